@@ -1,0 +1,29 @@
+# Set-up, demo and tests on a fresh Debian/Ubuntu machine: `make demo`, `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+LIVEGEN := $(VENV)/bin/livegen
+INSTALLED := $(VENV)/.installed
+DEMO_DIR := demo-out
+
+.PHONY: demo test system clean
+
+system:
+	@scripts/system-deps.sh
+
+$(INSTALLED): pyproject.toml | system
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[train,test]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(LIVEGEN) train examples/chorales --out $(DEMO_DIR)/preset --size 64 --layers 1 --epochs 4 --seq-len 128
+	$(LIVEGEN) generate --preset $(DEMO_DIR)/preset --prime examples/chorales/$(shell ls examples/chorales | grep -m1 '\.mid$$') \
+		--bars 8 --seed 1 -o $(DEMO_DIR)/continuation.mid
+
+test: $(INSTALLED)
+	$(PYTHON) -m pytest -q
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache

@@ -1,0 +1,54 @@
+"""Offline continuation: prime the model with a piece, sample what comes next, bar by bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livegen import codec
+from livegen.key import Key, estimate_key
+from livegen.runtime import StepModel
+from livegen.sampling import Sampler
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Notes that continue a prime, in the prime's key, with what was decided on the way."""
+
+    notes: tuple[codec.Note, ...]
+    key: Key | None
+    last_bar: int
+    tokens_sampled: int
+
+
+def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, bars: int,
+                   sampler: Sampler) -> Continuation:
+    """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
+
+    A canonical-key preset hears the prime moved to C major / A minor and answers there; the
+    answer is moved back to the prime's own key.
+    """
+    if bars < 1:
+        raise ValueError(f"bars to generate must be at least 1, got {bars}")
+    key = estimate_key(prime) if key_mode == "canonical" else None
+    shift = key.to_canonical() if key is not None else 0
+    heard = codec.merge_unisons(codec.transpose(prime, shift))
+    prime_tokens = codec.encode(heard, meter)
+    cursor = codec.Cursor(meter)
+    state = model.initial_state()
+    for token in prime_tokens:
+        cursor.advance(token)
+        logits = model.step(token, state)
+    last_bar = cursor.bar + bars
+    answer = []
+    sampled = 0
+    while True:
+        token = sampler.choose(logits, cursor)
+        if token == codec.BAR and cursor.bar + 1 > last_bar:
+            break
+        sampled += 1
+        note = cursor.advance(token)
+        if note is not None:
+            answer.append(note)
+        logits = model.step(token, state)
+    moved_back = codec.transpose(answer, -shift) if shift else answer
+    return Continuation(tuple(moved_back), key, last_bar, sampled)

@@ -1,0 +1,97 @@
+"""Key finding (Krumhansl–Schmuckler) and the canonical key (C major / A minor) presets train in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+CANONICAL_TONIC = {"major": 0, "minor": 9}
+
+
+def _profiles() -> np.ndarray:
+    """The 24 key profiles as rows: 12 major keys from C, then 12 minor keys from C."""
+    rows = [np.roll(MAJOR_PROFILE, tonic) for tonic in range(12)]
+    rows += [np.roll(MINOR_PROFILE, tonic) for tonic in range(12)]
+    return np.array(rows)
+
+
+_PROFILES = _profiles()
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key: tonic pitch class 0..11 (C=0) and mode."""
+
+    tonic: int
+    mode: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tonic < 12:
+            raise ValueError(f"tonic must be a pitch class 0..11, got {self.tonic}")
+        if self.mode not in CANONICAL_TONIC:
+            raise ValueError(f"mode must be 'major' or 'minor', got {self.mode!r}")
+
+    def __str__(self) -> str:
+        return f"{PITCH_NAMES[self.tonic]} {self.mode}"
+
+    def scale(self) -> frozenset[int]:
+        """Pitch classes of the key's scale (minor: natural minor plus leading tone)."""
+        steps = MAJOR_SCALE if self.mode == "major" else MINOR_SCALE
+        return frozenset((self.tonic + step) % 12 for step in steps)
+
+    def profile(self) -> np.ndarray:
+        """The Krumhansl–Kessler profile of this key, indexed by pitch class."""
+        return _PROFILES[self.tonic + (0 if self.mode == "major" else 12)]
+
+    def to_canonical(self) -> int:
+        """Semitones (-5..+6, the smaller move) that take this key to C major or A minor."""
+        return (CANONICAL_TONIC[self.mode] - self.tonic + 5) % 12 - 5
+
+
+def pitch_class_histogram(notes) -> np.ndarray:
+    """Duration-weighted pitch-class histogram of notes."""
+    histogram = np.zeros(12)
+    for note in notes:
+        histogram[note.pitch % 12] += note.duration
+    return histogram
+
+
+def correlations(histogram: np.ndarray) -> np.ndarray:
+    """Pearson correlation of a pitch-class histogram with each of the 24 key profiles."""
+    centred = histogram - histogram.mean()
+    profiles = _PROFILES - _PROFILES.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(profiles, axis=1) * np.linalg.norm(centred)
+    if norms[0] == 0:
+        return np.zeros(24)
+    return profiles @ centred / norms
+
+
+def estimate_key(notes) -> Key:
+    """The best-correlating key of some notes; C major when they say nothing (no notes)."""
+    scores = correlations(pitch_class_histogram(notes))
+    best = int(np.argmax(scores))
+    return Key(best % 12, "major" if best < 12 else "minor")
+
+
+def key_correlation(key: Key, notes) -> float:
+    """How well notes fit a key: correlation of their histogram with the key's profile."""
+    histogram = pitch_class_histogram(notes)
+    if not histogram.any():
+        return 0.0
+    return float(np.corrcoef(key.profile(), histogram)[0, 1]) if histogram.std() > 0 else 0.0
+
+
+def in_scale_ratio(key: Key, notes) -> float:
+    """Share of note time on the key's scale."""
+    histogram = pitch_class_histogram(notes)
+    total = histogram.sum()
+    if total == 0:
+        return 0.0
+    return float(sum(histogram[pc] for pc in key.scale()) / total)

@@ -1,0 +1,188 @@
+"""Preset directories: a trained model that describes itself (preset.json, weights.npz, README.md).
+
+Presets are found by name among the bundled ones (``presets/`` beside the package, or
+``LIVEGEN_PRESETS``) or by path. Writing goes to a temporary sibling folder that is renamed into
+place, so an interrupted write never leaves half a preset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livegen import codec
+
+FORMAT_VERSION = 1
+CONFIG_NAME = "preset.json"
+WEIGHTS_NAME = "weights.npz"
+KEY_MODES = ("canonical", "as-is")
+REQUIRED_FIELDS = ("format_version", "name", "vocabulary", "ticks_per_beat", "model", "key_mode")
+
+
+class PresetError(ValueError):
+    """A preset cannot be found, read or used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A loaded preset: where it lives, what it says of itself, and its weights."""
+
+    path: Path
+    config: dict
+    weights: dict
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+    @property
+    def key_mode(self) -> str:
+        return self.config["key_mode"]
+
+    @property
+    def description(self) -> str:
+        return self.config.get("description", "")
+
+
+def bundled_dir() -> Path:
+    """Where bundled presets live: ``LIVEGEN_PRESETS`` or the repository's ``presets/``."""
+    override = os.environ.get("LIVEGEN_PRESETS")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent / "presets"
+
+
+def find(name_or_path: str) -> Path:
+    """The directory of a preset given by bundled name or by path."""
+    candidate = Path(name_or_path).expanduser()
+    if (candidate / CONFIG_NAME).is_file():
+        return candidate
+    bundled = bundled_dir() / name_or_path
+    if (bundled / CONFIG_NAME).is_file():
+        return bundled
+    known = ", ".join(sorted(p.name for p in list_presets())) or "none"
+    raise PresetError(
+        f"no preset called {name_or_path!r}: not a folder with {CONFIG_NAME}, and not a bundled "
+        f"preset (bundled: {known}). Train one with 'livegen train FOLDER --out DIR'."
+    )
+
+
+def list_presets() -> list[Path]:
+    """Bundled preset directories, sorted by name."""
+    root = bundled_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / CONFIG_NAME).is_file())
+
+
+def read_config(directory: Path) -> dict:
+    """``preset.json`` checked field by field against this version's format."""
+    path = directory / CONFIG_NAME
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PresetError(f"cannot read {path}: {error}") from error
+    if not isinstance(config, dict):
+        raise PresetError(f"{path} must hold a JSON object, got {type(config).__name__}")
+    missing = [name for name in REQUIRED_FIELDS if name not in config]
+    if missing:
+        raise PresetError(f"{path} lacks the field(s) {', '.join(missing)}")
+    version = config["format_version"]
+    if not isinstance(version, int) or version < 1:
+        raise PresetError(f"{path}: format_version must be a positive integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise PresetError(
+            f"{path} has preset format {version}, newer than this livegen reads "
+            f"({FORMAT_VERSION}); upgrade livegen"
+        )
+    if config["vocabulary"] != codec.vocabulary_spec():
+        raise PresetError(
+            f"{path}: its vocabulary differs from this livegen's codec "
+            f"({config['vocabulary'].get('name') if isinstance(config['vocabulary'], dict) else config['vocabulary']!r}); "
+            "retrain the preset with this version"
+        )
+    if config["key_mode"] not in KEY_MODES:
+        raise PresetError(f"{path}: key_mode must be one of {KEY_MODES}, got {config['key_mode']!r}")
+    model = config["model"]
+    if not isinstance(model, dict) or not all(
+        isinstance(model.get(k), int) and model[k] > 0 for k in ("embedding", "hidden", "layers")
+    ):
+        raise PresetError(f"{path}: model must give positive integers embedding, hidden, layers; got {model!r}")
+    return config
+
+
+def expected_arrays(model: dict) -> dict[str, tuple[int, ...]]:
+    """Array names and shapes a preset's weights.npz must hold for its model dims."""
+    vocab, embed, hidden = codec.VOCAB_SIZE, model["embedding"], model["hidden"]
+    shapes = {"embedding": (vocab, embed)}
+    for layer in range(model["layers"]):
+        inputs = embed if layer == 0 else hidden
+        shapes[f"lstm{layer}_kernel"] = (inputs, 4 * hidden)
+        shapes[f"lstm{layer}_recurrent"] = (hidden, 4 * hidden)
+        shapes[f"lstm{layer}_bias"] = (4 * hidden,)
+    shapes["dense_kernel"] = (hidden, vocab)
+    shapes["dense_bias"] = (vocab,)
+    return shapes
+
+
+def read_weights(directory: Path, model: dict) -> dict[str, np.ndarray]:
+    """Weights as float32 arrays, loaded without pickle and checked against the model dims."""
+    path = directory / WEIGHTS_NAME
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise PresetError(f"cannot read {path}: {error}") from error
+    for name, shape in expected_arrays(model).items():
+        if name not in arrays:
+            raise PresetError(f"{path} lacks the array {name!r}; the preset is incomplete")
+        if arrays[name].shape != shape:
+            raise PresetError(f"{path}: array {name!r} has shape {arrays[name].shape}, expected {shape}")
+        if not np.all(np.isfinite(arrays[name])):
+            raise PresetError(f"{path}: array {name!r} holds NaN or infinite values")
+    return {name: arrays[name].astype(np.float32) for name in expected_arrays(model)}
+
+
+def load(name_or_path: str) -> Preset:
+    """Find, validate and load a preset."""
+    directory = find(name_or_path)
+    config = read_config(directory)
+    return Preset(directory, config, read_weights(directory, config["model"]))
+
+
+def write(out_dir: Path, config: dict, weights: dict[str, np.ndarray], files: dict[str, bytes]) -> Path:
+    """Write a preset atomically: everything into a temporary sibling, then rename into place."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.writing-", dir=out_dir.parent))
+    try:
+        config = {"format_version": FORMAT_VERSION, **config}
+        (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        with open(staging / WEIGHTS_NAME, "wb") as handle:
+            np.savez(handle, **weights)
+        for name, content in files.items():
+            (staging / name).write_bytes(content)
+        read_weights(staging, read_config(staging)["model"])
+        _replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _replace_dir(staging: Path, out_dir: Path) -> None:
+    """Swap ``staging`` into ``out_dir``; an older preset there is removed only after the swap."""
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rename(out_dir, retired / "preset")
+    os.rename(staging, out_dir)
+    shutil.rmtree(retired, ignore_errors=True)

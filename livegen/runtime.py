@@ -1,0 +1,126 @@
+"""The live step model: a stacked LSTM in float32 numpy, stepped one token at a time.
+
+Its weights come from the Keras model the trainer builds (gate order i, f, c, o; sigmoid gates,
+tanh cell), and a test proves both give the same logits. The first layer's input projection is
+folded into a table (one row per token), so a step is one row lookup plus one matrix-vector
+product per layer into preallocated buffers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class LSTMState:
+    """Hidden and cell vectors of every layer; copy it to fork a line of thought."""
+
+    __slots__ = ("hidden", "cell")
+
+    def __init__(self, hidden: list[np.ndarray], cell: list[np.ndarray]) -> None:
+        self.hidden = hidden
+        self.cell = cell
+
+    def copy(self) -> LSTMState:
+        return LSTMState([h.copy() for h in self.hidden], [c.copy() for c in self.cell])
+
+    def load(self, other: LSTMState) -> None:
+        """Take ``other``'s values in place (no allocation)."""
+        for mine, theirs in zip(self.hidden + self.cell, other.hidden + other.cell):
+            mine[...] = theirs
+
+
+def _sigmoid_(values: np.ndarray) -> None:
+    """In-place logistic sigmoid via tanh (one ufunc, no overflow warnings)."""
+    values *= 0.5
+    np.tanh(values, out=values)
+    values *= 0.5
+    values += 0.5
+
+
+class StepModel:
+    """Stateful LSTM language model over the codec's tokens."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        embedding = np.asarray(weights["embedding"], dtype=np.float32)
+        self.layers = sum(1 for name in weights if name.endswith("_recurrent"))
+        if self.layers == 0:
+            raise ValueError("weights hold no LSTM layer (no 'lstm0_recurrent' array)")
+        self.vocab_size = embedding.shape[0]
+        self.hidden_size = weights["lstm0_recurrent"].shape[0]
+        kernel0 = np.asarray(weights["lstm0_kernel"], dtype=np.float32)
+        bias0 = np.asarray(weights["lstm0_bias"], dtype=np.float32)
+        # Token -> first layer's input gates, bias included: a lookup instead of a matmul.
+        self._input_table = np.ascontiguousarray(embedding @ kernel0 + bias0)
+        self._recurrent0 = np.ascontiguousarray(weights["lstm0_recurrent"], dtype=np.float32)
+        # Upper layers: [input; hidden] stacked so one matmul serves both.
+        self._stacked = []
+        self._biases = []
+        for layer in range(1, self.layers):
+            stacked = np.concatenate(
+                [weights[f"lstm{layer}_kernel"], weights[f"lstm{layer}_recurrent"]], axis=0
+            )
+            self._stacked.append(np.ascontiguousarray(stacked, dtype=np.float32))
+            self._biases.append(np.asarray(weights[f"lstm{layer}_bias"], dtype=np.float32))
+        self._dense = np.ascontiguousarray(weights["dense_kernel"], dtype=np.float32)
+        self._dense_bias = np.asarray(weights["dense_bias"], dtype=np.float32)
+        size = self.hidden_size
+        self._gates = np.empty(4 * size, dtype=np.float32)
+        self._joined = np.empty(2 * size, dtype=np.float32)
+        self._scratch = np.empty(size, dtype=np.float32)
+        self._logits = np.empty(self.vocab_size, dtype=np.float32)
+
+    def initial_state(self) -> LSTMState:
+        zeros = [np.zeros(self.hidden_size, dtype=np.float32) for _ in range(self.layers)]
+        return LSTMState(zeros, [z.copy() for z in zeros])
+
+    def step(self, token: int, state: LSTMState) -> np.ndarray:
+        """Feed one token, update ``state`` in place, return the next-token logits.
+
+        The returned array is reused by the next call: copy it to keep it.
+        """
+        if not 0 <= token < self.vocab_size:
+            raise ValueError(f"token {token} is outside the model's vocabulary 0..{self.vocab_size - 1}")
+        gates = self._gates
+        np.dot(state.hidden[0], self._recurrent0, out=gates)
+        gates += self._input_table[token]
+        self._cell_update(gates, state, 0)
+        for layer in range(1, self.layers):
+            size = self.hidden_size
+            self._joined[:size] = state.hidden[layer - 1]
+            self._joined[size:] = state.hidden[layer]
+            np.dot(self._joined, self._stacked[layer - 1], out=gates)
+            gates += self._biases[layer - 1]
+            self._cell_update(gates, state, layer)
+        np.dot(state.hidden[-1], self._dense, out=self._logits)
+        self._logits += self._dense_bias
+        return self._logits
+
+    def _cell_update(self, gates: np.ndarray, state: LSTMState, layer: int) -> None:
+        size = self.hidden_size
+        input_gate = gates[:size]
+        forget_gate = gates[size:2 * size]
+        candidate = gates[2 * size:3 * size]
+        output_gate = gates[3 * size:]
+        _sigmoid_(input_gate)
+        _sigmoid_(forget_gate)
+        _sigmoid_(output_gate)
+        np.tanh(candidate, out=candidate)
+        cell = state.cell[layer]
+        cell *= forget_gate
+        candidate *= input_gate
+        cell += candidate
+        np.tanh(cell, out=self._scratch)
+        np.multiply(self._scratch, output_gate, out=state.hidden[layer])
+
+    def feed(self, tokens, state: LSTMState) -> np.ndarray:
+        """Step through ``tokens``; return the logits after the last one."""
+        logits = self._logits
+        for token in tokens:
+            logits = self.step(int(token), state)
+        return logits
+
+    def warm_up(self, steps: int = 64) -> None:
+        """Touch every buffer and code path once so the first live step is not the slowest."""
+        state = self.initial_state()
+        for index in range(steps):
+            self.step(index % self.vocab_size, state)

@@ -1,0 +1,152 @@
+"""Choosing the next token: a grammar mask (only tokens that can follow), then temperature,
+top-k, top-p and min-p over what is left, drawn from a seeded generator.
+
+The same mask carries the musician's limits: a pitch range, a scale (key lock) and a polyphony cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from livegen import codec
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How adventurous the answer is and which notes it may use."""
+
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    min_p: float = 0.0
+    max_polyphony: int = 6
+    pitch_low: int = codec.PITCH_LOW
+    pitch_high: int = codec.PITCH_HIGH
+    scale: frozenset[int] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.temperature <= 5.0:
+            raise ValueError(f"temperature must be between 0 (always the likeliest) and 5, got {self.temperature}")
+        if not 0 <= self.top_k <= codec.VOCAB_SIZE:
+            raise ValueError(f"top-k must be between 0 (off) and {codec.VOCAB_SIZE}, got {self.top_k}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError(f"top-p must be above 0 and at most 1, got {self.top_p}")
+        if not 0.0 <= self.min_p < 1.0:
+            raise ValueError(f"min-p must be at least 0 and below 1, got {self.min_p}")
+        if not 1 <= self.max_polyphony <= 16:
+            raise ValueError(f"polyphony cap must be between 1 and 16 notes, got {self.max_polyphony}")
+        if not codec.PITCH_LOW <= self.pitch_low <= self.pitch_high <= codec.PITCH_HIGH:
+            raise ValueError(
+                f"pitch range must lie within {codec.PITCH_LOW}..{codec.PITCH_HIGH} with low <= high, "
+                f"got {self.pitch_low}..{self.pitch_high}"
+            )
+        if self.scale is not None and (not self.scale or not set(self.scale) <= set(range(12))):
+            raise ValueError(f"scale must be a non-empty set of pitch classes 0..11, got {sorted(self.scale)}")
+
+
+_PITCHES = np.arange(codec.PITCH_LOW, codec.PITCH_HIGH + 1)
+_PITCH_SLICE = slice(codec.PITCH_BASE, codec.VELOCITY_BASE)
+_POSITION_SLICE = slice(codec.POSITION_BASE, codec.PITCH_BASE)
+
+
+class GrammarMask:
+    """Which tokens may come next from a cursor's state, with the config's musical limits."""
+
+    def __init__(self, config: SamplingConfig) -> None:
+        self.config = config
+        allowed = (_PITCHES >= config.pitch_low) & (_PITCHES <= config.pitch_high)
+        if config.scale is not None:
+            allowed &= np.isin(_PITCHES % 12, sorted(config.scale))
+        self._pitch_allowed = allowed
+        self._mask = np.zeros(codec.VOCAB_SIZE, dtype=bool)
+
+    def allowed(self, cursor: codec.Cursor) -> np.ndarray:
+        """Boolean mask over the vocabulary; the array is reused by the next call."""
+        mask = self._mask
+        mask[:] = False
+        phase = cursor.phase
+        if phase == codec.START:
+            mask[codec.BAR] = True
+        elif phase == codec.AFTER_BAR:
+            mask[codec.BAR] = True
+            self._allow_positions(mask, cursor, first=0)
+        elif phase == codec.AFTER_POSITION:
+            self._allow_pitches(mask, cursor, lowest=codec.PITCH_LOW)
+        elif phase == codec.AFTER_PITCH:
+            mask[codec.VELOCITY_BASE:codec.DURATION_BASE] = True
+        elif phase == codec.AFTER_VELOCITY:
+            mask[codec.DURATION_BASE:codec.VOCAB_SIZE] = True
+        else:
+            mask[codec.BAR] = True
+            self._allow_positions(mask, cursor, first=cursor.position + 1)
+            if len(cursor.sounding) < self.config.max_polyphony:
+                self._allow_pitches(mask, cursor, lowest=cursor.last_pitch + 1)
+        return mask
+
+    def _allow_positions(self, mask: np.ndarray, cursor: codec.Cursor, first: int) -> None:
+        """Onsets from ``first`` on where fewer notes than the cap still sound."""
+        cap = self.config.max_polyphony
+        if len(cursor.sounding) >= cap:
+            ends = sorted((end for end, _ in cursor.sounding), reverse=True)
+            first = max(first, ends[cap - 1] - cursor.bar_start)
+        if first < cursor.bar_ticks:
+            mask[codec.POSITION_BASE + first:codec.POSITION_BASE + cursor.bar_ticks] = True
+
+    def _allow_pitches(self, mask: np.ndarray, cursor: codec.Cursor, lowest: int) -> None:
+        pitches = mask[_PITCH_SLICE]
+        pitches[:] = self._pitch_allowed
+        pitches[:max(0, lowest - codec.PITCH_LOW)] = False
+        for pitch in cursor.sounding_pitches():
+            if codec.PITCH_LOW <= pitch <= codec.PITCH_HIGH:
+                pitches[pitch - codec.PITCH_LOW] = False
+        if cursor.phase == codec.AFTER_POSITION and not pitches.any():
+            # The range or scale leaves nothing to play here: fall back to any free pitch
+            # rather than a dead end (a POSITION must be followed by a note).
+            pitches[:] = True
+            for pitch in cursor.sounding_pitches():
+                pitches[pitch - codec.PITCH_LOW] = False
+
+
+class Sampler:
+    """Draws tokens under a config and the grammar, from a seeded generator."""
+
+    def __init__(self, config: SamplingConfig = SamplingConfig(), seed: int | None = None) -> None:
+        self.config = config
+        self.mask = GrammarMask(config)
+        self.rng = np.random.default_rng(seed)
+        self._scores = np.empty(codec.VOCAB_SIZE, dtype=np.float64)
+
+    def choose(self, logits: np.ndarray, cursor: codec.Cursor) -> int:
+        """The next token after ``logits``, allowed by the grammar at ``cursor``."""
+        return draw(logits, self.mask.allowed(cursor), self.config, self.rng, self._scores)
+
+
+def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig,
+         rng: np.random.Generator, scores: np.ndarray | None = None) -> int:
+    """Sample one allowed token from logits with temperature, top-k, min-p and top-p."""
+    if scores is None:
+        scores = np.empty(logits.shape[0], dtype=np.float64)
+    scores[:] = logits
+    scores[~allowed] = -np.inf
+    best = int(np.argmax(scores))
+    if config.temperature == 0.0:
+        return best
+    scores -= scores[best]
+    scores /= config.temperature
+    np.exp(scores, out=scores)
+    if config.top_k:
+        candidates = np.count_nonzero(scores)
+        if config.top_k < candidates:
+            threshold = np.partition(scores, -config.top_k)[-config.top_k]
+            scores[scores < threshold] = 0.0
+    if config.min_p:
+        scores[scores < config.min_p] = 0.0  # the best scores 1.0 after the shift above
+    if config.top_p < 1.0:
+        order = np.argsort(scores)[::-1]
+        cumulative = np.cumsum(scores[order])
+        keep = int(np.searchsorted(cumulative, config.top_p * cumulative[-1])) + 1
+        scores[order[keep:]] = 0.0
+    cumulative = np.cumsum(scores)
+    return int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))

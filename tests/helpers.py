@@ -1,0 +1,25 @@
+"""Shared test helpers: random weights in the preset layout, and small musical phrases."""
+
+import numpy as np
+
+from livegen import codec, preset
+
+
+def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3):
+    """Random float32 weights with the names and shapes a preset's weights.npz holds."""
+    rng = np.random.default_rng(seed)
+    shapes = preset.expected_arrays({"embedding": embedding, "hidden": hidden, "layers": layers})
+    return {name: (rng.standard_normal(shape) * scale).astype(np.float32) for name, shape in shapes.items()}
+
+
+def phrase(tonic_pitch=60, minor=False, bars=2, start=0):
+    """A stepwise tune with a bass note each bar, in the key of ``tonic_pitch``."""
+    steps = (0, 2, 3, 5, 7, 8, 11, 12) if minor else (0, 2, 4, 5, 7, 9, 11, 12)
+    notes = []
+    for bar in range(bars):
+        bar_start = start + bar * 48
+        notes.append(codec.Note(bar_start, tonic_pitch - 12 + (7 if bar % 2 else 0), 70, 48))
+        for beat in range(4):
+            step = steps[(bar * 4 + beat) % len(steps)]
+            notes.append(codec.Note(bar_start + beat * 12, tonic_pitch + step, 90, 12))
+    return codec.merge_unisons(notes)

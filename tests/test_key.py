@@ -1,0 +1,41 @@
+"""Key finding and the canonical key."""
+
+import pytest
+
+from livegen.codec import Note
+from livegen.key import Key, estimate_key, in_scale_ratio, key_correlation
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)
+
+
+def scale_run(tonic_pitch, steps, tonic_weight=3):
+    """An up-and-down scale with a long tonic and dominant, as a tune would lean on them."""
+    notes = [Note(i * 12, tonic_pitch + s, 80, 12) for i, s in enumerate(steps)]
+    notes.append(Note(len(steps) * 12, tonic_pitch, 80, 12 * tonic_weight))
+    notes.append(Note(len(steps) * 12 + 48, tonic_pitch + 7, 80, 12 * tonic_weight))
+    return notes
+
+
+@pytest.mark.parametrize("tonic", range(12))
+def test_scales_are_found_in_all_twelve_major_and_minor_keys(tonic):
+    assert estimate_key(scale_run(48 + tonic, MAJOR_STEPS)) == Key(tonic, "major")
+    assert estimate_key(scale_run(48 + tonic, MINOR_STEPS)) == Key(tonic, "minor")
+
+
+@pytest.mark.parametrize("key, shift", [
+    (Key(0, "major"), 0), (Key(7, "major"), 5), (Key(2, "major"), -2), (Key(6, "major"), 6),
+    (Key(9, "minor"), 0), (Key(4, "minor"), 5), (Key(11, "minor"), -2),
+])
+def test_canonical_shift_is_the_smaller_move_to_c_major_or_a_minor(key, shift):
+    assert key.to_canonical() == shift
+    assert (key.tonic + shift) % 12 == (0 if key.mode == "major" else 9)
+
+
+def test_fit_measures():
+    g_major = scale_run(55, MAJOR_STEPS)
+    assert key_correlation(Key(7, "major"), g_major) > 0.7
+    assert key_correlation(Key(1, "major"), g_major) < 0.2
+    assert in_scale_ratio(Key(7, "major"), g_major) == 1.0
+    assert in_scale_ratio(Key(1, "major"), g_major) < 0.7
+    assert estimate_key([]) == Key(0, "major")

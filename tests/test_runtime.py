@@ -1,0 +1,66 @@
+"""The numpy step model against a plain reference LSTM, and its state handling."""
+
+import numpy as np
+import pytest
+
+from livegen import codec
+from livegen.runtime import StepModel
+from tests.helpers import phrase, random_weights
+
+
+def reference_logits(weights, tokens, layers):
+    """Textbook float64 LSTM (gates i, f, c, o), written independently of the runtime."""
+    w = {k: v.astype(np.float64) for k, v in weights.items()}
+    hidden = w["lstm0_recurrent"].shape[0]
+    h = [np.zeros(hidden) for _ in range(layers)]
+    c = [np.zeros(hidden) for _ in range(layers)]
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    out = []
+    for token in tokens:
+        x = w["embedding"][token]
+        for layer in range(layers):
+            z = x @ w[f"lstm{layer}_kernel"] + h[layer] @ w[f"lstm{layer}_recurrent"] + w[f"lstm{layer}_bias"]
+            i, f, g, o = np.split(z, 4)
+            c[layer] = sigmoid(f) * c[layer] + sigmoid(i) * np.tanh(g)
+            h[layer] = sigmoid(o) * np.tanh(c[layer])
+            x = h[layer]
+        out.append(x @ w["dense_kernel"] + w["dense_bias"])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_step_model_matches_the_reference_lstm(layers):
+    weights = random_weights(layers=layers, seed=layers)
+    tokens = codec.encode(phrase(bars=3))
+    model = StepModel(weights)
+    state = model.initial_state()
+    got = np.array([model.step(t, state).copy() for t in tokens])
+    assert np.max(np.abs(got - reference_logits(weights, tokens, layers))) < 1e-4
+
+
+def test_forked_state_leaves_the_original_untouched():
+    model = StepModel(random_weights())
+    state = model.initial_state()
+    model.feed(codec.encode(phrase()), state)
+    fork = state.copy()
+    before = [h.copy() for h in state.hidden]
+    model.feed([codec.BAR, codec.POSITION_BASE, codec.PITCH_BASE + 40], fork)
+    assert all(np.array_equal(a, b) for a, b in zip(before, state.hidden))
+    assert not np.array_equal(fork.hidden[-1], state.hidden[-1])
+    state.load(fork)
+    assert all(np.array_equal(a, b) for a, b in zip(fork.hidden + fork.cell, state.hidden + state.cell))
+
+
+def test_feed_equals_stepping_one_by_one():
+    model = StepModel(random_weights())
+    tokens = codec.encode(phrase())
+    one, two = model.initial_state(), model.initial_state()
+    fed = model.feed(tokens, one).copy()
+    for token in tokens:
+        stepped = model.step(token, two)
+    assert np.array_equal(fed, stepped)
+
+
+def test_out_of_vocabulary_token_is_refused():
+    with pytest.raises(ValueError, match="token 9999 is outside the model's vocabulary"):
+        StepModel(random_weights()).step(9999, StepModel(random_weights()).initial_state())

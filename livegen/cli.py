@@ -131,7 +131,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,
                                          piece.meter, bars, Sampler(config, seed=seed))
     tempo = bpm if bpm is not None else piece.tempo_bpm
-    write_midi(out_file, [("call", piece.notes, 0), ("answer", result.notes, 0)], piece.meter, tempo)
+    write_midi(out_file, [("call", piece.notes, 0), ("answer", result.notes, 1)], piece.meter, tempo)
     pitches = {note.pitch for note in result.notes}
     click.echo(
         f"{out_file}: {len(piece.notes)} notes of call in {key}, then {len(result.notes)} notes "

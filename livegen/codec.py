@@ -381,14 +381,16 @@ def merge_unisons(notes) -> list[Note]:
     return [kept[key] for key in sorted(kept)]
 
 
+def transpose_pitch(pitch: int, semitones: int) -> int:
+    """A pitch moved by ``semitones``, then by octaves back onto the piano if pushed off it."""
+    pitch += semitones
+    while pitch < PITCH_LOW:
+        pitch += 12
+    while pitch > PITCH_HIGH:
+        pitch -= 12
+    return pitch
+
+
 def transpose(notes, semitones: int) -> list[Note]:
-    """Notes moved by ``semitones``; pitches pushed off the piano move by octaves to stay on it."""
-    moved = []
-    for note in notes:
-        pitch = note.pitch + semitones
-        while pitch < PITCH_LOW:
-            pitch += 12
-        while pitch > PITCH_HIGH:
-            pitch -= 12
-        moved.append(Note(note.onset, pitch, note.velocity, note.duration))
-    return moved
+    """Notes moved by ``semitones``, kept on the piano (see ``transpose_pitch``)."""
+    return [Note(n.onset, transpose_pitch(n.pitch, semitones), n.velocity, n.duration) for n in notes]

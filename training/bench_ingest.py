@@ -1,0 +1,43 @@
+"""How fast MIDI files are read: our mido path against music21 on the same files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from livegen.midifile import MidiFileError, read_midi
+from training.midi_folder import MIDI_SUFFIXES, music_files, read_music21
+
+
+def bench_ingest(folder) -> dict:
+    """Files per second of ``read_midi`` and of music21 (parse + same conversion) on the
+    readable .mid files of ``folder``, read from disk each time, without our ingest cache."""
+    paths = [path for path in music_files(Path(folder)) if path.suffix.lower() in MIDI_SUFFIXES]
+    readable = [path for path in paths if _reads(path)]
+    if not readable:
+        raise ValueError(f"{folder} holds no readable MIDI files to measure")
+    read_music21(readable[0])  # music21's imports and first-call set-up are not parsing time
+    mido_seconds = min(_seconds(read_midi, readable) for _ in range(3))
+    music21_seconds = _seconds(read_music21, readable)
+    return {
+        "files": len(readable),
+        "notes": sum(len(read_midi(path).notes) for path in readable),
+        "mido_files_per_s": len(readable) / mido_seconds,
+        "music21_files_per_s": len(readable) / music21_seconds,
+        "speedup": music21_seconds / mido_seconds,
+    }
+
+
+def _reads(path: Path) -> bool:
+    try:
+        read_midi(path)
+    except MidiFileError:
+        return False
+    return True
+
+
+def _seconds(reader, paths: list[Path]) -> float:
+    start = time.perf_counter()
+    for path in paths:
+        reader(path)
+    return time.perf_counter() - start

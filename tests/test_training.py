@@ -1,0 +1,213 @@
+"""Training: windows, split, key, Markov baseline, config checks, train -> preset, resume."""
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+from livegen import codec, preset
+from livegen.key import Key, estimate_key
+from livegen.midifile import Piece, write_midi
+from livegen.runtime import StepModel
+from training.baseline import MarkovModel
+from training.dataset import (
+    chunk_stream,
+    make_tf_dataset,
+    pieces_to_streams,
+    split_by_file,
+    window_starts,
+)
+from training.trainer import TrainConfig, TrainingError, train, work_dir
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
+TINY = dict(embedding=8, hidden=16, layers=1, epochs=2, seq_len=32, batch=4, val_split=0.25)
+
+
+def tune(tonic: int, bars: int = 6, seed: int = 0) -> list[codec.Note]:
+    """A 4/4 tune in ``tonic`` major: four quarter notes of its scale a bar over a tonic bass."""
+    rng = np.random.default_rng(seed)
+    notes = []
+    for bar in range(bars):
+        start = bar * 48
+        notes.append(codec.Note(start, tonic + 48, 60, 48))
+        for beat in range(4):
+            step = MAJOR_STEPS[int(rng.integers(len(MAJOR_STEPS)))]
+            notes.append(codec.Note(start + beat * 12, tonic + 60 + step, 90, 12))
+    return notes
+
+
+def piece(notes) -> Piece:
+    return Piece(tuple(notes), codec.Meter.of_beats(4), 120.0)
+
+
+@pytest.fixture(scope="module")
+def music_folder(tmp_path_factory):
+    """Six short tunes in several keys, plus one broken file that must be skipped with a reason."""
+    folder = tmp_path_factory.mktemp("music")
+    for index, tonic in enumerate((0, 2, 5, 7, 9, 3)):
+        write_midi(folder / f"tune{index}.mid", [("piano", tune(tonic, seed=index), 0)],
+                   codec.Meter.of_beats(4), 120.0)
+    (folder / "broken.mid").write_bytes(b"this is not a MIDI file")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVEGEN_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("seq_len", [8, 21, 32, 200])
+def test_windows_start_on_bar_and_weigh_every_target_exactly_once(seq_len):
+    tokens = codec.encode(tune(0, bars=9), codec.Meter.of_beats(4))
+    windows = chunk_stream(tokens, seq_len)
+    coverage = np.zeros(len(tokens))
+    for start, window in zip(window_starts(tokens, seq_len), windows, strict=True):
+        assert window.tokens.shape == (seq_len + 1,) and window.weights.shape == (seq_len,)
+        targets = window.tokens[1:]
+        assert np.all(window.weights[targets == codec.PAD] == 0)
+        real = min(seq_len + 1, len(tokens) - start)
+        assert list(window.tokens[:real]) == tokens[start:start + real]
+        assert np.all(window.tokens[real:] == codec.PAD) and np.all(window.weights[real - 1:] == 0)
+        coverage[start + 1:start + real] += window.weights[:real - 1]
+    assert coverage[0] == 0 and np.all(coverage[1:] == 1)
+    if seq_len >= 20:  # a bar of this tune is 20 tokens: every window can start on BAR
+        assert all(window.tokens[0] == codec.BAR for window in windows)
+    if seq_len == 200:
+        assert len(windows) == 1 and windows[0].tokens[-1] == codec.PAD
+
+
+def test_tf_dataset_gives_inputs_targets_and_weights():
+    windows = chunk_stream(codec.encode(tune(0, bars=9)), 32)
+    batches = list(make_tf_dataset(windows, batch=2, shuffle=True, seed=1))
+    inputs, targets, weights = batches[0]
+    assert inputs.shape == (2, 32) and targets.shape == (2, 32) and weights.shape == (2, 32)
+    assert sum(int(np.count_nonzero(batch[2])) for batch in batches) == len(codec.encode(tune(0, bars=9))) - 1
+
+
+def test_split_by_file_keeps_each_file_on_one_side_and_is_repeatable():
+    items = [(f"file{index // 2}.mid", index) for index in range(20)]
+    train_items, val_items = split_by_file(items, 0.2, seed=3)
+    train_files = {path for path, _ in train_items}
+    val_files = {path for path, _ in val_items}
+    assert not train_files & val_files
+    assert len(val_files) == 2 and len(train_items) + len(val_items) == 20
+    assert split_by_file(items, 0.2, seed=3) == (train_items, val_items)
+    assert len({path for path, _ in split_by_file(items[:4], 0.01, seed=0)[1]}) == 1
+
+
+def test_canonical_key_moves_g_major_to_c_major_and_augment_adds_neighbours():
+    g_major = piece(tune(7, bars=8))
+    assert estimate_key(g_major.notes) == Key(7, "major")
+    streams, skipped = pieces_to_streams([("g.mid", g_major)], canonical_key=True, augment=1)
+    assert skipped == [] and len(streams) == 3
+    keys = [estimate_key(codec.decode(stream, g_major.meter)) for stream in streams]
+    assert keys == [Key(0, "major"), Key(1, "major"), Key(11, "major")]
+    as_is, _ = pieces_to_streams([("g.mid", g_major)], canonical_key=False)
+    assert estimate_key(codec.decode(as_is[0])) == Key(7, "major")
+
+
+def test_pieces_without_notes_are_skipped_with_a_reason():
+    waltz = Piece((codec.Note(0, 60, 80, 12),), codec.Meter.of_beats(3), 120.0)
+    empty = Piece((), codec.Meter(), 120.0)
+    streams, skipped = pieces_to_streams([("waltz.mid", waltz), ("empty.mid", empty)])
+    assert streams == [[codec.BAR, codec.position_token(0), codec.pitch_token(60),
+                        codec.velocity_token(80), codec.duration_token(12)]]
+    assert skipped == [("empty.mid", "it holds no notes")]
+
+
+def test_markov_distribution_is_proper_and_loss_matches_it():
+    streams = [codec.encode(tune(tonic, seed=tonic)) for tonic in (0, 2, 4)]
+    model = MarkovModel().fit(streams)
+    for context in ([], [codec.BAR], streams[0][:7], [codec.BAR, codec.BAR, codec.BAR]):
+        probabilities = model.distribution(context)
+        assert probabilities.shape == (codec.VOCAB_SIZE,)
+        assert abs(probabilities.sum() - 1.0) < 1e-9 and probabilities.min() > 0
+    stream = streams[1]
+    expected = -np.mean([np.log(model.distribution(stream[:index])[stream[index]])
+                         for index in range(1, len(stream))])
+    assert model.loss_per_token([stream]) == pytest.approx(expected)
+    assert model.loss_per_token([stream]) < np.log(codec.VOCAB_SIZE) / 2
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("epochs", 0, "epochs must be between 1 and 10000, got 0"),
+    ("augment", 9, "augment must be between 0 and 6 semitones, got 9"),
+    ("dropout", 1.0, "dropout must be at least 0 and below 1, got 1.0"),
+    ("val_split", 0, "val_split (the share of files held out for validation) must be above 0"),
+    ("strategy", "gpu", "strategy must be one of default, mirrored, multi-worker, got 'gpu'"),
+    ("hidden", True, "hidden must be between 1 and 8192 units, got True"),
+])
+def test_bad_config_values_are_named(field, value, message):
+    with pytest.raises(TrainingError) as caught:
+        TrainConfig(**{field: value})
+    assert message in str(caught.value)
+
+
+def test_train_writes_a_preset_the_step_runtime_plays(music_folder, tmp_path):
+    lines = []
+    out = train(music_folder, tmp_path / "tiny", TrainConfig(**TINY), log=lines.append)
+    loaded = preset.load(str(out))
+    config = loaded.config
+    assert config["model"] == {"embedding": 8, "hidden": 16, "layers": 1}
+    assert config["key_mode"] == "canonical" and config["name"] == "tiny"
+    assert config["data"]["files_used"] == 6 and config["data"]["files_skipped"] == 1
+    assert config["data"]["skipped"][0]["file"] == "broken.mid"
+    assert config["training"]["epochs_run"] == 2 and config["training"]["targets_per_second"] > 0
+    metrics = config["metrics"]
+    assert 0 < metrics["val_loss_per_token"] < np.log(codec.VOCAB_SIZE)
+    assert 0 < metrics["markov3_val_loss_per_token"] < np.log(codec.VOCAB_SIZE)
+    card = (out / "README.md").read_text()
+    assert "![loss](loss.png)" in card and "broken.mid" in card
+    assert (out / "loss.png").read_bytes().startswith(b"\x89PNG")
+    assert any("broken.mid" in line for line in lines)
+    assert not work_dir(out).exists()
+    runtime = StepModel(loaded.weights)
+    logits = runtime.feed(codec.encode(tune(0)), runtime.initial_state())
+    assert logits.shape == (codec.VOCAB_SIZE,) and np.all(np.isfinite(logits))
+
+
+def test_interrupted_training_resumes_from_its_checkpoint(music_folder, tmp_path):
+    out = tmp_path / "resumed"
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(music_folder, out, TrainConfig(**TINY), resume=True, log=lambda line: None)
+
+    def interrupt_after_first_epoch(line):
+        if line.startswith("epoch 1 checkpointed"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(music_folder, out, TrainConfig(**TINY), log=interrupt_after_first_epoch)
+    state = json.loads((work_dir(out) / "state.json").read_text())
+    assert state["epoch"] == 1 and len(state["history"]["loss"]) == 1 and not out.exists()
+    with pytest.raises(TrainingError, match="other settings .*hidden=16"):
+        train(music_folder, out, TrainConfig(**{**TINY, "hidden": 12}), resume=True, log=lambda line: None)
+
+    lines = []
+    train(music_folder, out, TrainConfig(**TINY), resume=True, log=lines.append)
+    assert any(line.startswith("resuming after epoch 1") for line in lines)
+    assert [line for line in lines if "checkpointed" in line] == [f"epoch 2 checkpointed in {work_dir(out)}"]
+    assert preset.load(str(out)).config["training"]["epochs_run"] == 2
+
+
+def test_mirrored_strategy_trains_under_tf_distribute(music_folder, tmp_path):
+    config = TrainConfig(**{**TINY, "epochs": 1, "strategy": "mirrored"})
+    out = train(music_folder, tmp_path / "mirrored", config, log=lambda line: None)
+    assert preset.load(str(out)).config["training"]["strategy"] == "mirrored"
+
+
+def test_folders_without_enough_music_are_refused_with_reasons(tmp_path):
+    with pytest.raises(TrainingError, match="no such folder"):
+        train(tmp_path / "missing", tmp_path / "out", TrainConfig(**TINY))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "bad.mid").write_bytes(b"MThd nonsense")
+    with pytest.raises(TrainingError, match=r"no usable music files .*\n  bad.mid: "):
+        train(broken, tmp_path / "out", TrainConfig(**TINY), log=lambda line: None)
+    single = tmp_path / "single"
+    single.mkdir()
+    write_midi(single / "one.mid", [("piano", tune(0), 0)], codec.Meter.of_beats(4), 120.0)
+    with pytest.raises(TrainingError, match="at least 2 usable files"):
+        train(single, tmp_path / "out", TrainConfig(**TINY), log=lambda line: None)

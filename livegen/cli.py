@@ -160,6 +160,158 @@ def list_presets():
         click.echo(f"{directory.name:12s} {config.get('description', '')} {loss_text}".rstrip())
 
 
+BACKEND_HELP = "MIDI API: jack, alsa, coremidi, windows-mm, or a mido backend name (default: MIDO_BACKEND)."
+
+
+@cli.command(name="ports")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+@reports_errors
+def list_ports(backend):
+    """List MIDI inputs (keyboards) and outputs (synths, DAW tracks)."""
+    from livegen import ports
+
+    choice = _backend(backend)
+    inputs, outputs = ports.list_ports()
+    click.echo(f"MIDI backend: {choice.name}")
+    click.echo("inputs (use with --in):")
+    for name in inputs or ["(none)"]:
+        click.echo(f"  {name}")
+    click.echo("outputs (use with --out):")
+    for name in outputs or ["(none)"]:
+        click.echo(f"  {name}")
+
+
+def _backend(name):
+    from livegen import ports
+
+    try:
+        choice = ports.select_backend(name)
+    except ports.PortError as error:
+        raise Failure(str(error)) from error
+    if choice.note:
+        click.echo(choice.note, err=True)
+    return choice
+
+
+@cli.command()
+@click.option("--out", "output_name", required=True, help="Output port to silence.")
+@click.option("--channel", "channels", type=click.IntRange(1, 16), multiple=True,
+              help="Channel to silence (repeatable; default: all 16).")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+@reports_errors
+def panic(output_name, channels, backend):
+    """Silence a synth: sustain pedal up, all notes off, all sound off."""
+    from livegen import ports
+
+    _backend(backend)
+    try:
+        port = ports.open_output(output_name)
+        try:
+            ports.send_panic(port, [], [c - 1 for c in channels] or range(16))
+        finally:
+            port.close()
+    except ports.PortError as error:
+        raise Failure(str(error)) from error
+    click.echo(f"silenced {port.name}")
+
+
+@cli.command()
+@click.option("--in", "input_name", default=None, help="Keyboard port (exact, without ALSA numbers, or a unique part).")
+@click.option("--out", "output_name", default=None, help="Synth or DAW port the answer goes to.")
+@click.option("--preset", "preset_name", default="chorale", show_default=True,
+              help="Bundled preset name or preset folder.")
+@click.option("--virtual", is_flag=True, help="Make virtual ports 'livegen:in' and 'livegen-out:answer' to connect to.")
+@click.option("--create", is_flag=True, help="Make a virtual port for a name that does not exist.")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+@click.option("--bpm", type=click.FloatRange(20, 400), default=100.0, show_default=True)
+@click.option("--beats-per-bar", type=click.IntRange(1, 8), default=4, show_default=True)
+@click.option("--phrase-end", type=click.FloatRange(0.25, 16), default=1.0, show_default=True,
+              help="Beats of silence (no key held, pedal up) that end a phrase.")
+@click.option("--end-phrase-cc", type=click.IntRange(0, 127), default=None,
+              help="A controller that ends the phrase at once (e.g. a foot switch).")
+@click.option("--answer-bars", type=click.IntRange(1, 64), default=None,
+              help="Bars the answer lasts (default: as long as the call).")
+@click.option("--max-answer-bars", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--start-on", type=click.Choice(["beat", "bar"]), default="beat", show_default=True,
+              help="The answer starts on the next beat or the next bar after the phrase ends.")
+@click.option("--yield/--no-yield", "yield_to_player", default=True, show_default=True,
+              help="Stop the answer when the player starts again.")
+@click.option("--in-channel", type=click.IntRange(1, 16), default=None, help="Only hear this channel (default: all).")
+@click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True)
+@click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
+@click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.9, show_default=True)
+@click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95, show_default=True)
+@click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True)
+@click.option("--key-lock", is_flag=True, help="Answer only with notes of the call's scale.")
+@click.option("--seed", type=int, default=None)
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write player and answer to this .mid when the session ends.")
+@click.option("--duration", type=click.FloatRange(0.1, None), default=None, help="Stop after this many seconds.")
+@click.option("--quiet", is_flag=True, help="No live status line.")
+@reports_errors
+def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
+         end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
+         temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+    """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
+    from livegen import ports, preset as presets
+    from livegen.engine import CompanionConfig
+    from livegen.sampling import SamplingConfig
+    from livegen.session import PortsConfig, Session, print_status
+
+    if not virtual and (input_name is None or output_name is None) and not create:
+        raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
+                               "or use --virtual to make ports to connect to")
+    loaded = presets.load(preset_name)
+    companion = CompanionConfig(
+        bpm=bpm, beats_per_bar=beats_per_bar, phrase_end_beats=phrase_end, answer_bars=answer_bars,
+        max_answer_bars=max_answer_bars, start_on=start_on, yield_to_player=yield_to_player,
+        end_phrase_cc=end_phrase_cc, in_channel=None if in_channel is None else in_channel - 1,
+        out_channel=out_channel - 1, key_mode=loaded.key_mode, key_lock=key_lock,
+    )
+    sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
+    session = Session(loaded, companion, sampling,
+                      PortsConfig(input_name, output_name, virtual, create, backend, thru),
+                      seed=seed, record=record, log=lambda text: click.echo(text, err=True))
+    try:
+        session.open()
+        click.echo(f"livegen ready: preset {loaded.name!r}, {bpm:g} bpm; in {session.input_port.name!r}, "
+            f"out {session.output_port.name!r}. Play a phrase; Ctrl-C to stop.", err=True)
+        show = None if quiet or not sys.stderr.isatty() else print_status
+        session.run(duration, on_status=show)
+    except ports.PortError as error:
+        session.request_stop(str(error), failed=True)
+    except KeyboardInterrupt:
+        session.request_stop("stopped by Ctrl-C")
+    finally:
+        problems = session.close()
+    if show_line := session.reason:
+        click.echo(("\n" if not quiet and sys.stderr.isatty() else "") + show_line, err=True)
+    for problem in problems:
+        click.echo(f"while stopping: {problem}", err=True)
+    if session.failed or problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="Short runs: a smoke test, not numbers to publish.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every number to this JSON file.")
+@click.option("--no-compare", is_flag=True, help="Skip the rows that need TensorFlow and music21.")
+@reports_errors
+def bench(quick, json_path, no_compare):
+    """Measure the live path (step, sampling, readiness, scheduler, start-up) against its anchors."""
+    from livegen import bench as benchmarks
+
+    results = benchmarks.run(quick=quick, compare=not no_compare, log=lambda text: click.echo(text, err=True))
+    machine = results["machine"]
+    click.echo(f"{machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, {machine['date']}"
+               + (" (quick run)" if quick else ""))
+    click.echo(benchmarks.table(results))
+    if json_path is not None:
+        benchmarks.write_json(results, json_path)
+        click.echo(f"wrote {json_path}")
+
+
 def main() -> None:
     """Console entry point."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

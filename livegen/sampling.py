@@ -118,6 +118,12 @@ class Sampler:
         self.rng = np.random.default_rng(seed)
         self._scores = np.empty(codec.VOCAB_SIZE, dtype=np.float64)
 
+    def reconfigure(self, config: SamplingConfig) -> None:
+        """Use new settings from the next token on; the random sequence carries on."""
+        if config != self.config:
+            self.config = config
+            self.mask = GrammarMask(config)
+
     def choose(self, logits: np.ndarray, cursor: codec.Cursor) -> int:
         """The next token after ``logits``, allowed by the grammar at ``cursor``."""
         return draw(logits, self.mask.allowed(cursor), self.config, self.rng, self._scores)

@@ -1,0 +1,306 @@
+"""``livegen bench``: the live path's speed, measured side by side with the ways it replaces.
+
+The runtime rows need only numpy; the comparison rows (Keras, music21, training) need the
+``[train]`` extra and say so when it is missing. Every ratio is taken within one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from livegen import codec
+from livegen.engine import Companion, CompanionConfig
+from livegen.runtime import StepModel
+from livegen.sampling import Sampler, SamplingConfig
+from livegen.scheduler import Scheduler, TimedNote
+
+DEFAULT_DIMS = {"embedding": 64, "hidden": 256, "layers": 2}
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "chorales"
+
+
+def random_weights(dims: dict, seed: int = 0) -> dict:
+    """Weights of the preset layout with random values: timing does not depend on training."""
+    from livegen.preset import expected_arrays
+
+    rng = np.random.default_rng(seed)
+    return {name: (rng.standard_normal(shape) * 0.1).astype(np.float32)
+            for name, shape in expected_arrays(dims).items()}
+
+
+def percentiles_ms(seconds) -> dict:
+    """Median, p99 and max of durations given in seconds, in milliseconds."""
+    values = np.asarray(list(seconds), dtype=np.float64) * 1000
+    return {"median_ms": round(float(np.median(values)), 4), "p99_ms": round(float(np.percentile(values, 99)), 4),
+            "max_ms": round(float(values.max()), 4), "count": int(values.size)}
+
+
+def bench_step(weights: dict, steps: int) -> dict:
+    """Latency of one numpy model step."""
+    model = StepModel(weights)
+    model.warm_up()
+    state = model.initial_state()
+    tokens = np.random.default_rng(1).integers(1, model.vocab_size, size=steps)
+    times = []
+    clock = time.perf_counter
+    for token in tokens:
+        started = clock()
+        model.step(int(token), state)
+        times.append(clock() - started)
+    return percentiles_ms(times)
+
+
+def bench_sampling(weights: dict, tokens: int) -> dict:
+    """Cost of choosing a token: grammar mask + softmax + top-p + draw (the model step excluded)."""
+    model = StepModel(weights)
+    sampler = Sampler(SamplingConfig(temperature=0.9, top_p=0.95), seed=0)
+    cursor = codec.Cursor()
+    state = model.initial_state()
+    logits = model.step(codec.BAR, state).copy()
+    cursor.advance(codec.BAR)
+    times = []
+    clock = time.perf_counter
+    for _ in range(tokens):
+        started = clock()
+        token = sampler.choose(logits, cursor)
+        times.append(clock() - started)
+        cursor.advance(token)
+        logits = model.step(token, state)
+    return percentiles_ms(times)
+
+
+class _NullSink:
+    def play(self, notes, tag):
+        pass
+
+    def cancel(self, tag):
+        pass
+
+
+def _call_messages(bars: int, beat: float):
+    """A call of ``bars`` bars of quarter notes with a held bass, as (time, message) pairs."""
+    events = []
+    for index in range(bars * 4):
+        at = index * beat
+        pitch = (60, 64, 67, 72, 71, 67, 65, 62)[index % 8]
+        events.append((at, mido.Message("note_on", note=pitch, velocity=80)))
+        events.append((at + 0.8 * beat, mido.Message("note_off", note=pitch)))
+    return sorted(events, key=lambda e: e[0])
+
+
+def bench_readiness(weights: dict, call_bars=(2, 8, 32), repeats: int = 5) -> dict:
+    """Phrase end -> first answer note sampled, streaming priming vs re-priming the whole call."""
+    model = StepModel(weights)
+    model.warm_up()
+    beat = 0.5
+    rows = {}
+    for bars in call_bars:
+        streaming, whole = [], []
+        for repeat in range(repeats):
+            config = CompanionConfig(bpm=120, seed_bars=32, max_answer_bars=2)
+            companion = Companion(model, Sampler(seed=repeat), _NullSink(), config)
+            now = 0.0
+            for at, message in _call_messages(bars, beat):
+                while now + 0.01 < at:
+                    now += 0.01
+                    companion.tick(now)
+                companion.hear(message, at)
+                now = at
+            while companion.answer is None:
+                now += 0.01
+                companion.tick(now)
+            streaming.append(companion.readiness[-1])
+            whole.append(_reprime_whole_call(model, companion, bars, repeat))
+        rows[f"{bars}_bars"] = {"call_tokens": len(_call_tokens(bars)),
+                                "streaming": percentiles_ms(streaming), "reprime_whole_call": percentiles_ms(whole)}
+    return rows
+
+
+def _call_tokens(bars: int) -> list[int]:
+    notes = [codec.Note(i * 12, (60, 64, 67, 72, 71, 67, 65, 62)[i % 8], 80, 10) for i in range(bars * 4)]
+    return codec.encode(notes)
+
+
+def _reprime_whole_call(model: StepModel, companion: Companion, bars: int, seed: int) -> float:
+    """Magenta's way: at phrase end, run the whole call through a fresh state, then sample."""
+    sampler = Sampler(seed=seed)
+    started = time.perf_counter()
+    state = model.initial_state()
+    cursor = codec.Cursor()
+    tokens = _call_tokens(bars) + [codec.BAR, codec.POSITION_BASE]
+    for token in tokens:
+        cursor.advance(token)
+        logits = model.step(token, state)
+    sampler.choose(logits, cursor)
+    return time.perf_counter() - started
+
+
+class _NullPort:
+    name = "null"
+
+    def send(self, message):
+        pass
+
+
+def bench_scheduler(seconds: float, notes_per_second: float = 16.0) -> dict:
+    """Send lateness against ideal absolute deadlines, with a step-model engine busy alongside."""
+    scheduler = Scheduler(_NullPort())
+    start = time.perf_counter() + 0.2
+    count = int(seconds * notes_per_second)
+    gap = 1.0 / notes_per_second
+    scheduler.play([TimedNote(start + i * gap, start + i * gap + gap / 2, 60 + i % 12, 80) for i in range(count)])
+    scheduler.start()
+    busy = StepModel(random_weights(DEFAULT_DIMS))
+    state = busy.initial_state()
+    end = start + count * gap + 0.1
+    steps = 0
+    while time.perf_counter() < end:  # the engine's work competes for the GIL
+        busy.step(steps % codec.VOCAB_SIZE, state)
+        steps += 1
+        if steps % 50 == 0:
+            time.sleep(0.001)
+    scheduler.stop(panic=False)
+    lateness = list(scheduler.lateness)
+    first, last = scheduler.sent[0][0], scheduler.sent[-1][0]
+    return {**percentiles_ms(lateness), "seconds": seconds, "messages": len(lateness),
+            "drift_ms": round((last - first - (count - 0.5) * gap) * 1000, 4)}
+
+
+STARTUP_SCRIPT = """
+import resource, sys, time
+started = time.perf_counter()
+from livegen import session, engine, scheduler, runtime, sampling, ports
+from livegen.runtime import StepModel
+import numpy as np
+rng = np.random.default_rng(0)
+from livegen.preset import expected_arrays
+weights = {n: (rng.standard_normal(s) * 0.1).astype(np.float32) for n, s in expected_arrays(%r).items()}
+StepModel(weights).warm_up()
+ready = time.perf_counter() - started
+heavy = [m for m in ("tensorflow", "keras", "music21", "training") if m in sys.modules]
+print(ready, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, ",".join(heavy))
+"""
+
+TF_SCRIPT = """
+import resource, time
+started = time.perf_counter()
+import tensorflow
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_startup() -> dict:
+    """Live process start-up to ready and peak RSS, in a fresh interpreter, vs importing TensorFlow."""
+    output = subprocess.run([sys.executable, "-c", STARTUP_SCRIPT % DEFAULT_DIMS], capture_output=True,
+                            text=True, check=True).stdout.split()
+    result = {"live_ready_s": round(float(output[0]), 3), "live_peak_rss_mb": round(int(output[1]) / 1024, 1),
+              "heavy_modules_loaded": output[2] if len(output) > 2 else ""}
+    tf = subprocess.run([sys.executable, "-c", TF_SCRIPT], capture_output=True, text=True,
+                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if tf.returncode == 0:
+        seconds, rss = tf.stdout.split()[-2:]
+        result.update(tensorflow_import_s=round(float(seconds), 3), tensorflow_peak_rss_mb=round(int(rss) / 1024, 1))
+    else:
+        result["tensorflow_import"] = "not installed (the [train] extra)"
+    return result
+
+
+def comparison_rows(quick: bool) -> dict:
+    """Rows that need the [train] extra: Keras inference, music21 ingest, training throughput."""
+    try:
+        from training.bench_ingest import bench_ingest
+        from training.bench_training import bench_keras_step, bench_training
+    except ImportError as error:
+        return {"skipped": f"needs the [train] extra (TensorFlow, music21): {error}"}
+    rows = {"keras_step": bench_keras_step(predict_calls=20 if quick else 200, steps=100 if quick else 2000)}
+    if EXAMPLES.is_dir():
+        rows["ingest"] = bench_ingest(EXAMPLES)
+    rows["training"] = bench_training(seconds=4.0 if quick else 30.0)
+    return rows
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "system": f"{platform.system()} {platform.release()}", "date": time.strftime("%Y-%m-%d")}
+
+
+def run(quick: bool = False, compare: bool = True, log=print) -> dict:
+    """Every row, as one JSON-able dict."""
+    weights = random_weights(DEFAULT_DIMS)
+    results = {"machine": machine(), "quick": quick, "model": DEFAULT_DIMS}
+    log("model step ...")
+    results["step"] = bench_step(weights, 2000 if quick else 20000)
+    log("sampling ...")
+    results["sampling"] = bench_sampling(weights, 2000 if quick else 20000)
+    log("answer readiness ...")
+    results["readiness"] = bench_readiness(weights, repeats=2 if quick else 10)
+    log("scheduler ...")
+    results["scheduler"] = bench_scheduler(2.0 if quick else 60.0)
+    log("start-up and memory ...")
+    results["startup"] = bench_startup()
+    if compare:
+        log("comparisons (Keras, music21, training) ...")
+        results["comparisons"] = comparison_rows(quick)
+    return results
+
+
+def table(results: dict) -> str:
+    """The results as a Markdown table: what, measured, anchor."""
+    step, sampling, sched, start = results["step"], results["sampling"], results["scheduler"], results["startup"]
+    rows = [
+        ("model step (numpy, 256x2)", f"median {step['median_ms']} ms, p99 {step['p99_ms']} ms, max {step['max_ms']} ms", ""),
+        ("sampling per token", f"median {1000 * sampling['median_ms']:.1f} us, p99 {1000 * sampling['p99_ms']:.1f} us", ""),
+    ]
+    for name, row in results["readiness"].items():
+        rows.append((f"readiness, {name.replace('_', ' ')} call ({row['call_tokens']} tokens)",
+                     f"median {row['streaming']['median_ms']} ms",
+                     f"re-prime whole call: {row['reprime_whole_call']['median_ms']} ms"))
+    rows.append(("scheduler lateness", f"median {sched['median_ms']} ms, p99 {sched['p99_ms']} ms, "
+                 f"max {sched['max_ms']} ms over {sched['seconds']} s; drift {sched['drift_ms']} ms", "ideal grid"))
+    tf_anchor = (f"import tensorflow: {start['tensorflow_import_s']} s, {start['tensorflow_peak_rss_mb']} MB"
+                 if "tensorflow_import_s" in start else start.get("tensorflow_import", ""))
+    rows.append(("live start-up to ready / peak RSS", f"{start['live_ready_s']} s / {start['live_peak_rss_mb']} MB",
+                 tf_anchor))
+    comparisons = results.get("comparisons", {})
+    if "keras_step" in comparisons:
+        keras = comparisons["keras_step"]
+        predict = keras["keras_predict_40_window"]["median_ms"]
+        rows.append(("Keras predict, 40-token window (notebook)", f"median {predict} ms",
+                     f"numpy step is {predict / step['median_ms']:.0f}x faster"))
+        rows.append(("Keras tf.function step", f"median {keras['keras_tf_function_step']['median_ms']} ms", ""))
+    if "ingest" in comparisons:
+        ingest = comparisons["ingest"]
+        rows.append(("MIDI ingest", f"{ingest['mido_files_per_s']:.0f} files/s",
+                     f"music21 {ingest['music21_files_per_s']:.1f} files/s ({ingest['speedup']:.0f}x)"))
+    if "training" in comparisons:
+        training = comparisons["training"]
+        rows.append(("training targets/s", f"{training['long_sequences']['targets_per_second']:.0f}",
+                     f"notebook windows {training['notebook_windows']['targets_per_second']:.0f} "
+                     f"({training['speedup']}x)"))
+    if "skipped" in comparisons:
+        rows.append(("comparisons", comparisons["skipped"], ""))
+    lines = ["| what | measured | anchor (same run) |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def write_json(results: dict, path: Path) -> None:
+    Path(path).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+

@@ -1,0 +1,430 @@
+"""The engine: hears the player note by note, keeps the model primed, and answers on the beat.
+
+``Companion`` is the logic, driven by ``hear(message, time)`` and ``tick(time)`` with times in
+seconds, so tests run it on a fake clock. ``EngineThread`` drives it from the listener's queue.
+
+Streaming priming: each player note is encoded as soon as it is complete (key released), in onset
+order, so when the phrase ends the model state is already primed and the answer costs only its
+own sampling steps. The state is rebuilt from a rolling seed buffer (the last bars of player
+and model notes) when the call's key estimate changes, after every answer, and when a new
+call moves the downbeat; that also keeps the LSTM within the lengths it was trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from livegen import codec
+from livegen.clock import InternalClock
+from livegen.key import Key, estimate_key
+from livegen.runtime import StepModel
+from livegen.sampling import Sampler
+from livegen.scheduler import TimedNote
+
+LISTENING = "listening"
+PLAYING = "playing"
+ANSWERING = "answering"
+SUSTAIN = 64
+
+
+@dataclass(frozen=True)
+class CompanionConfig:
+    """How the companion listens and answers, in musical units."""
+
+    bpm: float = 120.0
+    beats_per_bar: int = 4
+    phrase_end_beats: float = 1.0
+    answer_bars: int | None = None  # None: as long as the call
+    max_answer_bars: int = 8
+    start_on: str = "beat"
+    yield_to_player: bool = True
+    seed_bars: int = 8
+    lookahead_beats: float = 1.0
+    end_phrase_cc: int | None = None
+    in_channel: int | None = None
+    out_channel: int = 0
+    key_mode: str = "canonical"
+    key_lock: bool = False
+
+    def __post_init__(self) -> None:
+        if not 20 <= self.bpm <= 400:
+            raise ValueError(f"tempo must be between 20 and 400 bpm, got {self.bpm}")
+        if not 1 <= self.beats_per_bar <= codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT:
+            raise ValueError(f"beats per bar must be between 1 and 8, got {self.beats_per_bar}")
+        if not 0.25 <= self.phrase_end_beats <= 16:
+            raise ValueError(f"phrase end must be between 0.25 and 16 beats of silence, got {self.phrase_end_beats}")
+        if self.answer_bars is not None and not 1 <= self.answer_bars <= 64:
+            raise ValueError(f"answer length must be between 1 and 64 bars, got {self.answer_bars}")
+        if not 1 <= self.max_answer_bars <= 64:
+            raise ValueError(f"longest answer must be between 1 and 64 bars, got {self.max_answer_bars}")
+        if self.start_on not in ("beat", "bar"):
+            raise ValueError(f"the answer starts on the next 'beat' or 'bar', got {self.start_on!r}")
+        if not 1 <= self.seed_bars <= 32:
+            raise ValueError(f"seed buffer must hold 1 to 32 bars, got {self.seed_bars}")
+        if not 0.25 <= self.lookahead_beats <= 8:
+            raise ValueError(f"lookahead must be 0.25 to 8 beats, got {self.lookahead_beats}")
+        for name in ("in_channel", "out_channel"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 15:
+                raise ValueError(f"{name.replace('_', ' ')} must be 1 to 16, got {value + 1}")
+        if self.end_phrase_cc is not None and not 0 <= self.end_phrase_cc <= 127:
+            raise ValueError(f"phrase-end CC must be 0..127, got {self.end_phrase_cc}")
+        if self.key_mode not in ("canonical", "as-is"):
+            raise ValueError(f"key mode must be 'canonical' or 'as-is', got {self.key_mode!r}")
+
+
+@dataclass
+class HeardNote:
+    """A player or model note in seconds; ``end`` is None while the key is held."""
+
+    start: float
+    pitch: int
+    velocity: int
+    end: float | None = None
+    by_player: bool = True
+
+
+@dataclass
+class Answer:
+    """An answer being sampled ahead on a fork of the model state."""
+
+    tag: int
+    state: object
+    cursor: codec.Cursor
+    logits: object
+    start_tick: int
+    end_tick: int
+    shift: int
+    notes: list[HeardNote] = field(default_factory=list)
+    done_sampling: bool = False
+    first_note_at: float | None = None
+
+
+class Companion:
+    """Call-and-response logic; output goes to a sink with ``play(notes, tag)`` and ``cancel(tag)``."""
+
+    def __init__(self, model: StepModel, sampler: Sampler, sink, config: CompanionConfig = CompanionConfig(),
+                 clock: InternalClock | None = None) -> None:
+        self.model = model
+        self.sampler = sampler
+        self.sink = sink
+        self.config = config
+        self.clock = clock or InternalClock(config.bpm)
+        self.meter = codec.Meter.of_beats(config.beats_per_bar)
+        self.bar_ticks = config.beats_per_bar * codec.TICKS_PER_BEAT
+        self.history: list[HeardNote] = []  # encoded notes, player and model, for re-priming
+        self.waiting: list[HeardNote] = []  # player notes heard but not yet encoded
+        self.held: dict[int, HeardNote] = {}
+        self.sustained: list[HeardNote] = []
+        self.sustain = False
+        self.call: list[HeardNote] = []
+        self.last_sound = 0.0
+        self.key: Key | None = None
+        self.answer: Answer | None = None
+        self.answers_started = 0
+        self.phrase_ended_at: float | None = None
+        self.readiness: list[float] = []  # phrase end -> first answer note sampled, seconds
+        self.step_seconds: list[float] = []
+        self.perf_now = time.perf_counter
+        self._reset_model(base_bar=0)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        if self.answer is not None:
+            return ANSWERING
+        return PLAYING if self.call else LISTENING
+
+    def _reset_model(self, base_bar: int) -> None:
+        self.state = self.model.initial_state()
+        self.writer = codec.Writer(self.meter)
+        self.logits = None
+        self.base_bar = base_bar
+
+    def _tick_of(self, time_s: float) -> float:
+        return self.clock.beats_at(time_s) * codec.TICKS_PER_BEAT
+
+    def _shift(self) -> int:
+        return self.key.to_canonical() if self.key is not None else 0
+
+    # -- input ---------------------------------------------------------------------------------
+    def hear(self, message, at: float) -> None:
+        """Take one message from the player, stamped ``at`` (seconds) by the listener."""
+        if getattr(message, "channel", None) is None:
+            return
+        if self.config.in_channel is not None and message.channel != self.config.in_channel:
+            return
+        if message.type == "note_on" and message.velocity > 0:
+            self._key_down(message.note, message.velocity, at)
+        elif message.type in ("note_off", "note_on"):
+            self._key_up(message.note, at)
+        elif message.type == "control_change":
+            self._control(message.control, message.value, at)
+
+    def _key_down(self, pitch: int, velocity: int, at: float) -> None:
+        if self.answer is not None and self.config.yield_to_player:
+            self._end_answer(at, interrupted=True)
+        if not self.call and self.answer is None:
+            self._begin_call(at)
+        if pitch in self.held:
+            self._release(self.held.pop(pitch), at)
+        for note in [n for n in self.sustained if n.pitch == pitch]:
+            self.sustained.remove(note)
+            self._release(note, at)
+        note = HeardNote(at, pitch, velocity)
+        self.held[pitch] = note
+        self.call.append(note)
+        self.waiting.append(note)
+        self.phrase_ended_at = None
+
+    def _key_up(self, pitch: int, at: float) -> None:
+        note = self.held.pop(pitch, None)
+        if note is None:
+            return  # a release for a key we never heard go down
+        if self.sustain:
+            self.sustained.append(note)
+        else:
+            self._release(note, at)
+
+    def _release(self, note: HeardNote, at: float) -> None:
+        note.end = at
+        self.last_sound = max(self.last_sound, at)
+
+    def _control(self, control: int, value: int, at: float) -> None:
+        if control == SUSTAIN:
+            self.sustain = value >= 64
+            if not self.sustain:
+                for note in self.sustained:
+                    self._release(note, at)
+                self.sustained.clear()
+        elif control == self.config.end_phrase_cc and value >= 64 and self.call:
+            for pitch in list(self.held):
+                self._release(self.held.pop(pitch), at)
+            for note in self.sustained:
+                self._release(note, at)
+            self.sustained.clear()
+            self.sustain = False
+            self._phrase_end(at)
+
+    def _begin_call(self, at: float) -> None:
+        """The first note of a call is a downbeat: that of the bar after the one now under way.
+
+        The player is not following our clock, so each call sets the grid anew; bar numbers go
+        on counting, so the seed buffer keeps its notes (each moved by less than a bar).
+        """
+        bar = self.meter.locate(max(0, math.floor(self._tick_of(at))))[0] + 1 if self.clock.started else 0
+        self.clock.start(at - bar * self.config.beats_per_bar * self.clock.seconds_per_beat)
+        self._reprime(at)
+
+    # -- time ------------------------------------------------------------------------------------
+    def tick(self, now: float) -> None:
+        """Advance to ``now``: encode finished notes, end the phrase, sample the answer ahead."""
+        if self.call:
+            self._encode_ready(now)
+            silence = self.config.phrase_end_beats * self.clock.seconds_per_beat
+            if not self.held and not self.sustained and now - self.last_sound >= silence:
+                self._phrase_end(now)
+        if self.answer is not None:
+            self._sample_ahead(now)
+            if now >= self.clock.time_of_beat(self.answer.end_tick / codec.TICKS_PER_BEAT):
+                self._end_answer(now, interrupted=False)
+
+    def _encode_ready(self, now: float) -> None:
+        """Encode waiting notes in onset order once complete and once no earlier onset can come."""
+        now_tick = round(self._tick_of(now))
+        ready = []
+        for note in sorted(self.waiting, key=lambda n: (self._onset_tick(n), n.pitch)):
+            onset = self._onset_tick(note)
+            if onset >= now_tick:
+                break
+            if note.end is None:
+                if now_tick - onset < codec.DURATIONS[-1]:
+                    break  # still held: later notes must wait for it
+            ready.append(note)
+        for note in ready:
+            self.waiting.remove(note)
+            self._encode_player_note(note, now)
+
+    def _onset_tick(self, note: HeardNote) -> int:
+        return max(0, round(self._tick_of(note.start)))
+
+    def _as_codec_note(self, note: HeardNote, now: float, shift: int) -> codec.Note:
+        onset = self._onset_tick(note)
+        end = note.end if note.end is not None else now
+        length = max(1, round(self._tick_of(end)) - onset)
+        return codec.Note(onset, codec.transpose_pitch(note.pitch, shift), note.velocity,
+                          min(length, codec.DURATIONS[-1]))
+
+    def _encode_player_note(self, note: HeardNote, now: float) -> None:
+        self.history.append(note)
+        key = self._estimate_key()
+        if key != self.key:
+            self.key = key
+            self._reprime(now)
+            return
+        self._feed_note(self._as_codec_note(note, now, self._shift()), now)
+
+    def _estimate_key(self) -> Key | None:
+        if self.config.key_mode != "canonical":
+            return None
+        return estimate_key(self._player_window_notes())
+
+    def _player_window_notes(self) -> list[codec.Note]:
+        return [self._as_codec_note(n, n.end, 0) for n in self.history if n.by_player and n.end is not None]
+
+    def _feed_note(self, note: codec.Note, now: float) -> None:
+        bar, _ = self.meter.locate(note.onset)
+        if bar - self.base_bar - self.writer.cursor.bar > 2:
+            self._reprime(now)  # after a long silence, rebuild from the buffer rather than feed empty bars
+            return
+        model_note = codec.Note(note.onset - self.meter.bar_start(self.base_bar), note.pitch,
+                                note.velocity, note.duration)
+        try:
+            tokens = self.writer.note(model_note)
+        except ValueError:
+            self._reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
+            return
+        self._step(tokens)
+
+    def _step(self, tokens) -> None:
+        started = self.perf_now()
+        for token in tokens:
+            self.logits = self.model.step(token, self.state)
+        if tokens:
+            self.step_seconds.append((self.perf_now() - started) / len(tokens))
+            del self.step_seconds[:-1000]
+
+    def _reprime(self, now: float) -> None:
+        """Rebuild the model state from the notes of the last ``seed_bars`` bars."""
+        current_bar = self.meter.locate(max(0, round(self._tick_of(now))))[0]
+        window_start = self.meter.bar_start(max(0, current_bar - self.config.seed_bars + 1))
+        self.history = [n for n in self.history
+                        if n.end is None or self._tick_of(n.end) > window_start]
+        shift = self._shift()
+        notes = [self._as_codec_note(n, now, shift) for n in self.history
+                 if self._tick_of(n.start) >= window_start - 0.5]
+        base_bar = min((self.meter.locate(n.onset)[0] for n in notes), default=current_bar)
+        self._reset_model(base_bar)
+        offset = self.meter.bar_start(base_bar)
+        model_notes = codec.merge_unisons(
+            codec.Note(n.onset - offset, n.pitch, n.velocity, n.duration) for n in notes)
+        tokens = []
+        for note in model_notes:
+            tokens.extend(self.writer.note(note))
+        tokens.extend(self.writer.close_bars(0))
+        self._step(tokens)
+
+    # -- answering -----------------------------------------------------------------------------
+    def _phrase_end(self, now: float) -> None:
+        self._phrase_end_wall = self.perf_now()
+        for note in self.waiting:
+            if note.end is None:
+                note.end = now
+        for note in sorted(self.waiting, key=lambda n: (self._onset_tick(n), n.pitch)):
+            self._encode_player_note(note, now)
+        self.waiting.clear()
+        call = self.call
+        self.call = []
+        self.phrase_ended_at = now
+        self._start_answer(call, now)
+
+    def _answer_bars(self, call: list[HeardNote]) -> int:
+        if self.config.answer_bars is not None:
+            return self.config.answer_bars
+        first = self.meter.locate(self._onset_tick(call[0]))[0]
+        last = self.meter.locate(max(0, round(self._tick_of(max(n.end for n in call))) - 1))[0]
+        return max(1, min(self.config.max_answer_bars, last - first + 1))
+
+    def _start_tick(self, now: float) -> int:
+        lead = 0.003  # the first note needs a few ms to reach the scheduler
+        beats = self.clock.beats_at(now + lead)
+        unit = self.config.beats_per_bar if self.config.start_on == "bar" else 1
+        return math.ceil(beats / unit) * unit * codec.TICKS_PER_BEAT
+
+    def _lock_to_key(self) -> None:
+        """Key lock: only the scale of the call's key (moved to where the model hears it)."""
+        key = self.key or estimate_key(self._player_window_notes())
+        scale = frozenset((pc + self._shift()) % 12 for pc in key.scale())
+        self.sampler.reconfigure(dataclasses.replace(self.sampler.config, scale=scale))
+
+    def _start_answer(self, call: list[HeardNote], now: float) -> None:
+        if self.config.key_lock:
+            self._lock_to_key()
+        start_tick = self._start_tick(now)
+        start_bar, start_position = self.meter.locate(start_tick)
+        state = self.state.copy()
+        cursor = self.writer.cursor.copy()
+        model_bar = start_bar - self.base_bar
+        logits = self.logits
+        tokens = [codec.BAR] * max(0, model_bar - cursor.bar) + [codec.position_token(start_position)]
+        for token in tokens:
+            cursor.advance(token)
+            logits = self.model.step(token, state)
+        self.answers_started += 1
+        end_tick = start_tick + self._answer_bars(call) * self.bar_ticks
+        self.answer = Answer(self.answers_started, state, cursor, logits.copy(), start_tick, end_tick,
+                             self._shift())
+        self._sample_ahead(now)
+
+    def _sample_ahead(self, now: float) -> None:
+        """Sample the answer until it reaches ``lookahead_beats`` past now (or its end)."""
+        answer = self.answer
+        offset = self.meter.bar_start(self.base_bar)
+        horizon = max(self._tick_of(now) + self.config.lookahead_beats * codec.TICKS_PER_BEAT,
+                      answer.start_tick)
+        fresh = []
+        while not answer.done_sampling and offset + answer.cursor.onset <= horizon:
+            token = self.sampler.choose(answer.logits, answer.cursor)
+            if self._beyond_answer(token, answer, offset):
+                answer.done_sampling = True
+                break
+            note = answer.cursor.advance(token)
+            answer.logits = self.model.step(token, answer.state)
+            if note is not None:
+                fresh.append(self._timed(note, offset, answer))
+                if answer.first_note_at is None:
+                    self._hand_over(fresh, answer)  # the first note goes out at once
+                    answer.first_note_at = answer.notes[0].start
+                    self.readiness.append(self.perf_now() - self._phrase_end_wall)
+                    fresh = []
+        self._hand_over(fresh, answer)
+
+    def _hand_over(self, notes: list[TimedNote], answer: Answer) -> None:
+        if notes:
+            answer.notes.extend(HeardNote(n.start, n.pitch, n.velocity, n.end, by_player=False) for n in notes)
+            self.sink.play(notes, answer.tag)
+
+    def _beyond_answer(self, token: int, answer: Answer, offset: int) -> bool:
+        """Whether a sampled BAR or POSITION would start past the answer's last tick."""
+        cursor = answer.cursor
+        if token == codec.BAR:
+            return offset + self.meter.bar_start(cursor.bar + 1) >= answer.end_tick
+        if codec.POSITION_BASE <= token < codec.PITCH_BASE:
+            return offset + cursor.bar_start + token - codec.POSITION_BASE >= answer.end_tick
+        return False
+
+    def _timed(self, note: codec.Note, offset: int, answer: Answer) -> TimedNote:
+        onset = offset + note.onset
+        end = min(onset + note.duration, answer.end_tick)
+        pitch = codec.transpose_pitch(note.pitch, -answer.shift)
+        return TimedNote(
+            start=self.clock.time_of_beat(onset / codec.TICKS_PER_BEAT),
+            end=self.clock.time_of_beat(end / codec.TICKS_PER_BEAT),
+            pitch=pitch, velocity=note.velocity, channel=self.config.out_channel,
+        )
+
+    def _end_answer(self, now: float, interrupted: bool) -> None:
+        answer = self.answer
+        self.answer = None
+        if interrupted:
+            self.sink.cancel(answer.tag)
+        played = [n for n in answer.notes if n.start < now]
+        for note in played:
+            note.end = min(note.end, now)
+        self.history.extend(played)
+        self._reprime(now)

@@ -1,0 +1,192 @@
+"""The scheduler thread: sends MIDI messages at absolute deadlines and knows what is sounding.
+
+Deadlines are absolute times (start + beats x seconds per beat, computed by the engine), so
+nothing drifts. The loop sleeps until about a millisecond before the next deadline, spins the
+rest, pops and sends; that is all it does. Every note it starts it also remembers, so any way
+out (stop, cancel, a lost port) can release what sounds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import mido
+
+from livegen.ports import panic_messages
+from livegen.recorder import MODEL
+
+NOTE_OFF_FIRST = 0  # at one deadline, releases go before new notes so a repeated pitch restarts
+OTHER = 1
+SWITCH_INTERVAL_S = 0.0005
+THRU = -2  # the player's own notes passed through: sent, but not recorded as the model's
+
+
+@dataclass(frozen=True)
+class TimedNote:
+    """A note in seconds on the engine's clock, ready to be scheduled."""
+
+    start: float
+    end: float
+    pitch: int
+    velocity: int
+    channel: int = 0
+
+
+@dataclass(order=True)
+class _Event:
+    deadline: float
+    rank: int
+    sequence: int
+    message: mido.Message = field(compare=False)
+    tag: int = field(compare=False)
+
+
+class Scheduler:
+    """A heap of ``(deadline, message)``; ``pop_due`` is the pure part, ``run`` the thread."""
+
+    def __init__(self, port, now=time.perf_counter, spin_seconds: float = 0.001,
+                 on_error=None, recorder=None, keep_timings: int = 100_000) -> None:
+        self.port = port
+        self.recorder = recorder
+        self.now = now
+        self.spin_seconds = spin_seconds
+        self.on_error = on_error
+        self.lateness: deque[float] = deque(maxlen=keep_timings)
+        self.sent: deque[tuple[float, mido.Message]] = deque(maxlen=keep_timings)
+        self.channels_used: set[int] = set()
+        self._heap: list[_Event] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._sequence = itertools.count()
+        self._sounding: dict[tuple[int, int], int] = {}  # (channel, pitch) -> tag of the note
+        self._thread: threading.Thread | None = None
+
+    # -- called from other threads -------------------------------------------------------
+    def play(self, notes, tag: int = 0) -> None:
+        """Book each note's note-on at its start and its note-off at its end."""
+        with self._lock:
+            for note in notes:
+                on = mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=note.velocity)
+                off = mido.Message("note_off", channel=note.channel, note=note.pitch, velocity=0)
+                self._push(note.start, OTHER, on, tag)
+                self._push(note.end, NOTE_OFF_FIRST, off, tag)
+                self.channels_used.add(note.channel)
+        self._wake.set()
+
+    def send_soon(self, message: mido.Message, tag: int = THRU) -> None:
+        """Send a message as soon as possible (the player's thru), in order with the rest."""
+        with self._lock:
+            self._push(self.now(), OTHER, message, tag)
+        self._wake.set()
+
+    def cancel(self, tag: int) -> None:
+        """Drop every pending message of ``tag`` and release its notes that are sounding now."""
+        with self._lock:
+            self._heap = [event for event in self._heap if event.tag != tag]
+            heapq.heapify(self._heap)
+            now = self.now()
+            for (channel, pitch), owner in list(self._sounding.items()):
+                if owner == tag:
+                    off = mido.Message("note_off", channel=channel, note=pitch, velocity=0)
+                    self._push(now, NOTE_OFF_FIRST, off, tag=-1)
+        self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._heap)
+
+    def sounding(self) -> list[tuple[int, int]]:
+        """``(channel, pitch)`` of every note this scheduler started and has not yet released."""
+        with self._lock:
+            return list(self._sounding)
+
+    # -- the pure part ---------------------------------------------------------------------
+    def _push(self, deadline: float, rank: int, message: mido.Message, tag: int) -> None:
+        heapq.heappush(self._heap, _Event(deadline, rank, next(self._sequence), message, tag))
+
+    def next_deadline(self) -> float | None:
+        with self._lock:
+            return self._heap[0].deadline if self._heap else None
+
+    def pop_due(self, now: float) -> list[_Event]:
+        """Events whose deadline has come, in order; the sounding-note table follows them."""
+        due = []
+        with self._lock:
+            while self._heap and self._heap[0].deadline <= now:
+                event = heapq.heappop(self._heap)
+                self._track(event)
+                due.append(event)
+        return due
+
+    def _track(self, event: _Event) -> None:
+        message = event.message
+        if message.type == "note_on" and message.velocity > 0:
+            self._sounding[(message.channel, message.note)] = event.tag
+        elif message.type in ("note_on", "note_off"):
+            self._sounding.pop((message.channel, message.note), None)
+
+    def send_due(self, now: float) -> int:
+        """Send what is due at ``now``; returns how many were sent."""
+        events = self.pop_due(now)
+        for event in events:
+            self.port.send(event.message)
+            sent_at = self.now()
+            self.lateness.append(sent_at - event.deadline)
+            self.sent.append((sent_at, event.message))
+            if self.recorder is not None and event.tag != THRU:
+                self.recorder.record(MODEL, sent_at, event.message)
+        return len(events)
+
+    # -- the thread ------------------------------------------------------------------------
+    def start(self) -> None:
+        # Pure-Python work on other threads (the engine) holds the GIL for up to the switch
+        # interval (5 ms by default): shorten it so a due send waits at most ~0.5 ms for it.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._thread = threading.Thread(target=self.run, name="livegen-scheduler", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        """Sleep until just before the next deadline, spin to it, send; until stopped."""
+        try:
+            while not self._stopping.is_set():
+                deadline = self.next_deadline()
+                if deadline is None:
+                    self._wake.wait(0.05)
+                    self._wake.clear()
+                    continue
+                wait = deadline - self.now()
+                if wait > self.spin_seconds:
+                    self._wake.wait(wait - self.spin_seconds)
+                    self._wake.clear()
+                    continue
+                while self.now() < deadline:
+                    pass
+                self.send_due(self.now())
+        except Exception as error:  # a lost port must not kill the session silently
+            if self.on_error is None:
+                raise
+            self.on_error(error)
+
+    def stop(self, panic: bool = True) -> list[tuple[int, int]]:
+        """Stop the thread, drop what is pending, and release what sounds; returns what was released."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        with self._lock:
+            self._heap.clear()
+            released = list(self._sounding)
+            self._sounding.clear()
+        if panic:
+            for message in panic_messages(released, sorted(self.channels_used)):
+                self.port.send(message)
+                if self.recorder is not None:
+                    self.recorder.record(MODEL, self.now(), message)
+        return released

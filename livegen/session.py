@@ -1,0 +1,247 @@
+"""A live session: ports, the three threads, and every way out releasing what sounds.
+
+Roles, one thread each: the port callback stamps and enqueues (``Listener``); ``EngineThread``
+runs the companion; the ``Scheduler`` sends. The main thread only supervises: signals, the
+status line, and noticing ports that disappear.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from livegen import ports
+from livegen.engine import Companion, CompanionConfig
+from livegen.preset import Preset
+from livegen.recorder import PLAYER, Recorder
+from livegen.runtime import StepModel
+from livegen.sampling import Sampler, SamplingConfig
+from livegen.scheduler import Scheduler
+
+CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
+                              "aftertouch", "polytouch", "program_change"})
+PORT_CHECK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class PortsConfig:
+    """Where the player comes in and the answer goes out."""
+
+    input_name: str | None = None
+    output_name: str | None = None
+    virtual: bool = False
+    create: bool = False
+    backend: str | None = None
+    thru: bool = False
+
+
+class Listener:
+    """The port callback: stamp the message with the clock and enqueue it, nothing else."""
+
+    def __init__(self, inbox: queue.SimpleQueue, now=time.perf_counter) -> None:
+        self.inbox = inbox
+        self.now = now
+
+    def __call__(self, message) -> None:
+        self.inbox.put((self.now(), message))
+
+
+class EngineThread:
+    """Feeds queued player messages to the companion and ticks it every couple of milliseconds."""
+
+    def __init__(self, companion: Companion, inbox: queue.SimpleQueue, scheduler: Scheduler,
+                 recorder: Recorder, thru: bool, on_error, now=time.perf_counter, poll_seconds=0.002) -> None:
+        self.companion = companion
+        self.inbox = inbox
+        self.scheduler = scheduler
+        self.recorder = recorder
+        self.thru = thru
+        self.on_error = on_error
+        self.now = now
+        self.poll_seconds = poll_seconds
+        self.messages_in = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="livegen-engine", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+
+    def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._take(*self.inbox.get(timeout=self.poll_seconds))
+                    while True:
+                        self._take(*self.inbox.get_nowait())
+                except queue.Empty:
+                    pass
+                self.companion.tick(self.now())
+        except Exception as error:  # reported by the session, which then stops cleanly
+            self.on_error(error)
+
+    def _take(self, at: float, message) -> None:
+        if message.type not in CHANNEL_MESSAGES:
+            return  # clock, sysex and the like are not the player's notes
+        self.messages_in += 1
+        if self.thru:
+            self.scheduler.send_soon(message)
+        self.recorder.record(PLAYER, at, message)
+        self.companion.hear(message, at)
+
+
+class Session:
+    """Opens the ports, runs the threads until told to stop, then leaves nothing sounding."""
+
+    def __init__(self, preset: Preset, companion_config: CompanionConfig, sampling: SamplingConfig,
+                 ports_config: PortsConfig, seed: int | None = None, record: Path | None = None,
+                 log=print) -> None:
+        self.preset = preset
+        self.companion_config = companion_config
+        self.sampling = sampling
+        self.ports_config = ports_config
+        self.seed = seed
+        self.record_path = record
+        self.log = log
+        self.recorder = Recorder()
+        self.reason: str | None = None
+        self.failed = False
+        self._stop = threading.Event()
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.input_port = None
+        self.output_port = None
+        self.scheduler: Scheduler | None = None
+        self.engine: EngineThread | None = None
+        self.companion: Companion | None = None
+        self.ready_at: float | None = None
+
+    def request_stop(self, reason: str, failed: bool = False) -> None:
+        """Ask the session to end; the first reason given is the one reported."""
+        if self.reason is None:
+            self.reason = reason
+            self.failed = failed
+        self._stop.set()
+
+    def _thread_failed(self, error: Exception) -> None:
+        self.request_stop(f"stopped: {type(error).__name__}: {error}", failed=True)
+
+    def open(self) -> None:
+        """Choose the backend, load the model, open the ports and start the threads."""
+        choice = ports.select_backend(self.ports_config.backend)
+        if choice.note:
+            self.log(choice.note)
+        model = StepModel(self.preset.weights)
+        model.warm_up()
+        config = self.companion_config
+        self.output_port = ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
+                                             create=self.ports_config.create)
+        self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder)
+        self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config)
+        self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,
+                                   self.ports_config.thru, self._thread_failed)
+        self.scheduler.start()
+        self.engine.start()
+        self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox),
+                                           virtual=self.ports_config.virtual, create=self.ports_config.create)
+        self.ready_at = time.perf_counter()
+
+    def run(self, duration: float | None = None, on_status=None) -> None:
+        """Supervise until a stop is requested (signal, error, lost port) or ``duration`` passes."""
+        previous = signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stopped by SIGTERM"))
+        watched = self._watched_ports()
+        deadline = None if duration is None else time.perf_counter() + duration
+        next_check = time.perf_counter() + PORT_CHECK_SECONDS
+        try:
+            while not self._stop.wait(0.2):
+                now = time.perf_counter()
+                if on_status is not None:
+                    on_status(self)
+                if deadline is not None and now >= deadline:
+                    self.request_stop(f"stopped after {duration:g} s")
+                if now >= next_check:
+                    self._check_ports(watched)
+                    next_check = now + PORT_CHECK_SECONDS
+        except KeyboardInterrupt:
+            self.request_stop("stopped by Ctrl-C")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _watched_ports(self) -> list[tuple[str, str]]:
+        """Ports we connected to (not our own virtual ones), which can vanish under us."""
+        watched = []
+        for kind, port in (("input", self.input_port), ("output", self.output_port)):
+            if port is not None and not getattr(port, "is_virtual", False):
+                watched.append((kind, port.name))
+        return watched
+
+    def _check_ports(self, watched) -> None:
+        if not watched:
+            return
+        inputs, outputs = ports.list_ports()
+        for kind, name in watched:
+            if name not in (inputs if kind == "input" else outputs):
+                self.request_stop(f"stopped: the MIDI {kind} {name!r} disappeared", failed=True)
+
+    def close(self) -> list[str]:
+        """Stop threads, silence the output, close ports, write the recording; returns problems met."""
+        problems = []
+        for step in (self._stop_engine, self._close_input, self._stop_scheduler, self._close_output,
+                     self._write_recording):
+            try:
+                step()
+            except Exception as error:  # every later step must still run
+                problems.append(f"{step.__name__.strip('_').replace('_', ' ')}: {error}")
+        return problems
+
+    def _stop_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+    def _close_input(self) -> None:
+        if self.input_port is not None:
+            self.input_port.close()
+
+    def _stop_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop(panic=True)
+
+    def _close_output(self) -> None:
+        if self.output_port is not None:
+            self.output_port.close()
+
+    def _write_recording(self) -> None:
+        if self.record_path is not None:
+            count = self.recorder.write(self.record_path, self.companion_config.bpm)
+            self.log(f"recorded {count} messages to {self.record_path}")
+
+
+def status_line(session: Session) -> str:
+    """One line of what the companion is doing, for the live view."""
+    companion = session.companion
+    clock = companion.clock
+    if clock.started:
+        beats = max(0.0, clock.beats_at(time.perf_counter()))
+        bar, beat = divmod(int(beats), companion.config.beats_per_bar)
+        where = f"bar {bar + 1}:{beat + 1}"
+    else:
+        where = "bar -:-"
+    steps = companion.step_seconds[-200:]
+    step_ms = f"{1000 * sorted(steps)[len(steps) // 2]:.3f} ms/step" if steps else "- ms/step"
+    key = str(companion.key) if companion.key else "-"
+    return (f"{companion.status:10s} {clock.bpm:5.1f} bpm  {where:9s}  key {key:9s}  "
+            f"in {session.recorder.count(PLAYER):4d}  out {session.recorder.count('livegen'):4d} notes  {step_ms}")
+
+
+def print_status(session: Session) -> None:
+    """Redraw the status line in place on a terminal."""
+    sys.stderr.write("\r" + status_line(session)[:120] + "\x1b[K")
+    sys.stderr.flush()

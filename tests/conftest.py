@@ -1,0 +1,66 @@
+"""Fixtures shared by all tests: a JACK server for tests that use real MIDI ports."""
+
+import os
+import shutil
+import subprocess
+import time
+
+import mido
+import pytest
+
+from tests import jackutil
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+JACKD_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"]
+START_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory):
+    """A running JACK server (the one already up, else one started here) and mido set to use it."""
+    started = None if jackutil.server_running() else _start_jackd(tmp_path_factory.mktemp("jackd") / "jackd.log")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MIDO_BACKEND", JACK_BACKEND)
+        previous_backend = mido.backend
+        mido.set_backend(JACK_BACKEND, load=True)
+        try:
+            yield
+        finally:
+            mido.set_backend(previous_backend)
+            if started is not None:
+                _stop(started)
+
+
+def _start_jackd(log_path):
+    """Start the dummy-driver jackd as our own process and wait until clients can reach it."""
+    if shutil.which("jackd") is None or shutil.which("jack_lsp") is None:
+        _fail_without_jack("jackd or jack_lsp is not on PATH")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(JACKD_COMMAND, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _fail_without_jack(f"'{' '.join(JACKD_COMMAND)}' exited with code {process.returncode}: "
+                               f"{log_path.read_text(errors='replace')[-800:]}")
+        if jackutil.server_running():
+            return process
+        time.sleep(0.1)
+    _stop(process)
+    _fail_without_jack(f"'{' '.join(JACKD_COMMAND)}' did not answer jack_lsp within {START_TIMEOUT_S:.0f} s: "
+                       f"{log_path.read_text(errors='replace')[-800:]}")
+
+
+def _stop(process):
+    """End the jackd this session started (only that one, by its own handle) and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _fail_without_jack(reason):
+    """Fail the test: real-port tests need JACK, in CI and on a developer's machine alike."""
+    where = "JACK is required in CI" if os.environ.get("CI") == "true" else "JACK is required for tests marked 'jack'"
+    pytest.fail(f"{where}: {reason}. Install jackd2 (make test does, via scripts/system-deps.sh)", pytrace=False)

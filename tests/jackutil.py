@@ -1,0 +1,103 @@
+"""JACK helpers for tests: who is connected to whom, waiting for ports, and a probe that records what it hears."""
+
+import itertools
+import os
+import subprocess
+import time
+
+import mido
+
+_probe_numbers = itertools.count()
+
+
+def server_running() -> bool:
+    """Whether a JACK server answers ``jack_lsp``."""
+    try:
+        return subprocess.run(["jack_lsp"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _jack_lsp_connections() -> dict[str, set[str]]:
+    """Every JACK port, with the ports it is connected to."""
+    listing = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, timeout=5, check=True).stdout
+    ports: dict[str, set[str]] = {}
+    port = None
+    for line in listing.splitlines():
+        if line.startswith(" "):
+            ports[port].add(line.strip())
+        elif line:
+            port = line
+            ports[port] = set()
+    return ports
+
+
+def connections(port_name: str) -> set[str]:
+    """The ports ``port_name`` is connected to (empty when it has none or does not exist)."""
+    return _jack_lsp_connections().get(port_name, set())
+
+
+def wait_for_port(name: str, timeout: float = 2.0) -> None:
+    """Wait until JACK lists the port ``name``; fail naming the ports it does list."""
+    deadline = time.monotonic() + timeout
+    while name not in (ports := _jack_lsp_connections()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"JACK port {name!r} did not appear within {timeout} s; ports: {sorted(ports)}")
+        time.sleep(0.02)
+
+
+def wait_for_connection(source: str, destination: str, timeout: float = 2.0) -> None:
+    """Wait until JACK lists ``source`` connected to ``destination``; fail naming what it is connected to."""
+    deadline = time.monotonic() + timeout
+    while destination not in (connected := connections(source)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{source!r} not connected to {destination!r} within {timeout} s; "
+                                 f"it is connected to {sorted(connected)}")
+        time.sleep(0.02)
+
+
+class Collector:
+    """A foreign JACK client with one MIDI input that stamps and keeps every message it receives."""
+
+    def __init__(self):
+        self.client_name = f"probe-{os.getpid()}-{next(_probe_numbers)}"
+        self.received: list[tuple[float, mido.Message]] = []
+        self._port = mido.open_input("in", client_name=self.client_name, callback=self._receive)
+        self.address = f"{self.client_name}:in"
+        wait_for_port(self.address)
+
+    def _receive(self, message: mido.Message) -> None:
+        """rtmidi callback: stamp on arrival and keep."""
+        self.received.append((time.perf_counter(), message))
+
+    def connect_from(self, output_port_name: str) -> None:
+        """Route a JACK MIDI output into this probe."""
+        subprocess.run(["jack_connect", output_port_name, self.address], check=True, timeout=5)
+        wait_for_connection(output_port_name, self.address)
+
+    def wait_for_senders(self, timeout: float = 2.0) -> set[str]:
+        """The ports connected into this probe, waiting until there is at least one."""
+        deadline = time.monotonic() + timeout
+        while not (senders := connections(self.address)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing connected to {self.address!r} within {timeout} s")
+            time.sleep(0.02)
+        return senders
+
+    def messages(self) -> list[mido.Message]:
+        """The messages received so far, in arrival order."""
+        return [message for _, message in self.received]
+
+    def wait_for(self, count: int, timeout: float = 2.0) -> list[mido.Message]:
+        """The first ``count`` messages, waiting for them to arrive; fail showing what did arrive."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"probe got {len(self.received)} of {count} messages in {timeout} s: "
+                                     f"{self.messages()}")
+            time.sleep(0.005)
+        return self.messages()[:count]
+
+    def close(self) -> None:
+        """Leave JACK."""
+        self._port.close()

@@ -1,0 +1,177 @@
+"""The companion's logic on a fake clock: phrase end, answer on the beat, yield, streaming priming."""
+
+import mido
+import numpy as np
+import pytest
+
+from livegen import codec
+from livegen.engine import ANSWERING, LISTENING, Companion, CompanionConfig
+from livegen.key import Key
+from livegen.runtime import StepModel
+from livegen.sampling import Sampler, SamplingConfig
+from tests.helpers import random_weights
+
+BEAT = 0.5  # 120 bpm
+
+
+class ListSink:
+    """Collects what the companion would send to the scheduler."""
+
+    def __init__(self):
+        self.played = []  # (tag, TimedNote)
+        self.cancelled = []
+
+    def play(self, notes, tag):
+        self.played.extend((tag, note) for note in notes)
+
+    def cancel(self, tag):
+        self.cancelled.append(tag)
+
+    def notes(self, tag=None):
+        return [n for t, n in self.played if tag is None or t == tag]
+
+
+def make(config=CompanionConfig(), sampling=SamplingConfig(), seed=0):
+    sink = ListSink()
+    model = StepModel(random_weights(seed=11))
+    companion = Companion(model, Sampler(sampling, seed=seed), sink, config)
+    return companion, sink, model
+
+
+def play_call(companion, start, pitches, beat_seconds=BEAT, length=0.8, tick=0.01):
+    """Quarter notes from ``start``, ticking the engine every ``tick`` seconds as time goes by."""
+    events = []
+    for index, pitch in enumerate(pitches):
+        on = start + index * beat_seconds
+        events.append((on, mido.Message("note_on", note=pitch, velocity=90)))
+        events.append((on + length * beat_seconds, mido.Message("note_off", note=pitch)))
+    events.sort(key=lambda e: e[0])
+    now = start
+    for at, message in events:
+        while now + tick < at:
+            now += tick
+            companion.tick(now)
+        companion.hear(message, at)
+        now = at
+        companion.tick(now)
+    return now
+
+
+def run_until(companion, now, until, tick=0.01):
+    while now < until:
+        now += tick
+        companion.tick(now)
+    return now
+
+
+G_MAJOR_CALL = [67, 71, 74, 71, 72, 69, 66, 67]  # two bars of quarters
+
+
+def test_answer_starts_on_the_first_beat_after_the_phrase_end_and_lasts_as_long_as_the_call():
+    companion, sink, _ = make()
+    start = 10.0
+    now = play_call(companion, start, G_MAJOR_CALL)
+    last_release = start + 7 * BEAT + 0.8 * BEAT
+    assert companion.status != ANSWERING
+    now = run_until(companion, now, last_release + BEAT + 0.005)
+    assert companion.status == ANSWERING
+    phrase_end = companion.phrase_ended_at
+    assert last_release + BEAT <= phrase_end < last_release + BEAT + 0.011
+    first = min(n.start for n in sink.notes())
+    next_beat = start + np.ceil((phrase_end - start) / BEAT) * BEAT
+    assert first == pytest.approx(next_beat, abs=1e-9)
+    run_until(companion, now, next_beat + 2 * 4 * BEAT + 0.05)
+    assert companion.status == LISTENING
+    notes = sink.notes()
+    assert notes, "the answer plays notes"
+    assert max(n.end for n in notes) <= next_beat + 8 * BEAT + 1e-9
+    for note in notes:
+        ticks = (note.start - start) / BEAT * 12
+        assert ticks == pytest.approx(round(ticks), abs=1e-6), "answer onsets sit on the 1/12-beat grid"
+        assert note.end > note.start
+
+
+def test_streaming_priming_equals_encoding_the_whole_call_at_once():
+    companion, sink, model = make(CompanionConfig(key_mode="canonical"))
+    start = 3.0
+    now = play_call(companion, start, G_MAJOR_CALL)
+    # just before the phrase end: every note has been released and encoded already
+    run_until(companion, now, start + 7.8 * BEAT + 0.9 * BEAT)
+    assert companion.status != ANSWERING and not companion.waiting
+    assert companion.key == Key(7, "major")
+    shift = companion.key.to_canonical()
+    call = [codec.Note(i * 12, codec.transpose_pitch(p, shift), 90, round(0.8 * 12))
+            for i, p in enumerate(G_MAJOR_CALL)]
+    state = model.initial_state()
+    expected = model.feed(codec.encode(call), state).copy()
+    assert np.allclose(companion.logits, expected, atol=1e-5)
+
+
+def test_the_player_interrupting_an_answer_silences_it():
+    companion, sink, _ = make(CompanionConfig(answer_bars=4))
+    now = play_call(companion, 0.0, G_MAJOR_CALL)
+    now = run_until(companion, now, 6.0)
+    assert companion.status == ANSWERING
+    tag = companion.answer.tag
+    companion.hear(mido.Message("note_on", note=60, velocity=80), now)
+    assert sink.cancelled == [tag]
+    assert companion.answer is None
+    run_until(companion, now, now + 2.0)
+    assert all(n.start <= now for n in sink.notes(tag)), "nothing new is booked for a cancelled answer"
+
+
+def test_no_yield_lets_the_answer_play_on():
+    companion, sink, _ = make(CompanionConfig(answer_bars=4, yield_to_player=False))
+    now = play_call(companion, 0.0, G_MAJOR_CALL)
+    now = run_until(companion, now, 6.0)
+    companion.hear(mido.Message("note_on", note=60, velocity=80), now)
+    assert companion.status == ANSWERING and sink.cancelled == []
+
+
+def test_sustain_pedal_holds_the_phrase_open_until_released():
+    companion, sink, _ = make()
+    companion.hear(mido.Message("control_change", control=64, value=127), 0.0)
+    now = play_call(companion, 0.0, G_MAJOR_CALL[:4])
+    now = run_until(companion, now, 6.0)
+    assert companion.status != ANSWERING
+    companion.hear(mido.Message("control_change", control=64, value=0), now)
+    run_until(companion, now, now + BEAT + 0.05)
+    assert companion.status == ANSWERING
+
+
+def test_phrase_end_cc_answers_at_once_and_other_channels_are_ignored():
+    companion, sink, _ = make(CompanionConfig(end_phrase_cc=20, in_channel=1))
+    companion.hear(mido.Message("note_on", channel=0, note=60, velocity=90), 0.0)
+    assert companion.status == LISTENING
+    companion.hear(mido.Message("note_on", channel=1, note=60, velocity=90), 0.0)
+    companion.hear(mido.Message("control_change", channel=1, control=20, value=127), 0.2)
+    assert companion.status == ANSWERING
+
+
+def test_answer_waits_for_the_next_bar_when_asked():
+    companion, sink, _ = make(CompanionConfig(start_on="bar"))
+    now = play_call(companion, 0.0, G_MAJOR_CALL[:5])
+    run_until(companion, now, 5.0)
+    first = min(n.start for n in sink.notes())
+    assert first == pytest.approx(2 * 4 * BEAT)  # phrase end at 2.9 s; bar 3 begins at 4.0 s
+
+
+@pytest.mark.parametrize("tonic, steps", [(62, (0, 4, 7, 4, 5, 2, -1, 0)), (57, (0, 3, 7, 3, 5, 2, -1, 0))])
+def test_key_locked_answers_come_back_in_the_calls_key(tonic, steps):
+    call = [tonic + s for s in steps]
+    probe, _, _ = make()
+    play_call(probe, 0.0, call)
+    key = probe.key
+    canonical_scale = frozenset((pc + key.to_canonical()) % 12 for pc in key.scale())
+    companion, sink, _ = make(sampling=SamplingConfig(scale=canonical_scale), seed=5)
+    now = play_call(companion, 0.0, call)
+    run_until(companion, now, 12.0)
+    assert len(sink.notes()) > 5
+    assert all(n.pitch % 12 in key.scale() for n in sink.notes())
+
+
+def test_bad_settings_are_refused_in_musical_words():
+    with pytest.raises(ValueError, match="tempo must be between 20 and 400 bpm, got 0"):
+        CompanionConfig(bpm=0)
+    with pytest.raises(ValueError, match="out channel must be 1 to 16, got 17"):
+        CompanionConfig(out_channel=16)

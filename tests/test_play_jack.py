@@ -1,0 +1,216 @@
+"""`livegen play` as a separate process on real JACK ports, heard by a foreign JACK client."""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import mido
+import pytest
+
+from livegen import codec, preset
+from livegen.midifile import read_midi
+from tests import jackutil
+from tests.helpers import random_weights
+
+pytestmark = pytest.mark.jack
+
+BPM = 120
+BEAT = 60 / BPM
+PERIOD = 128 / 48000  # one JACK period: rtmidi's JACK output lands at the next period start
+CALL = [67, 71, 74, 71, 72, 69, 66, 67]  # G major, two bars of quarters
+
+
+@pytest.fixture(scope="module")
+def tiny_preset(tmp_path_factory):
+    """A small random-weight preset: the timing and release guarantees do not depend on training."""
+    dims = {"embedding": 8, "hidden": 32, "layers": 2}
+    config = {"name": "tiny", "description": "random weights for port tests", "vocabulary": codec.vocabulary_spec(),
+              "ticks_per_beat": codec.TICKS_PER_BEAT, "model": dims, "key_mode": "canonical"}
+    return preset.write(tmp_path_factory.mktemp("presets") / "tiny", config, random_weights(**dims, seed=3), {})
+
+
+class Player:
+    """A foreign JACK client that plays into livegen and hears both itself and the answer."""
+
+    def __init__(self):
+        self.ears = jackutil.Collector()
+        self.client_name = self.ears.client_name + "-keys"
+        self.keys = mido.open_output("keys", client_name=self.client_name, virtual=True)
+        self.address = f"{self.client_name}:keys"
+        jackutil.wait_for_port(self.address)
+        self.ears.connect_from(self.address)  # loopback: our own notes, on the same path livegen hears them
+
+    def connect(self, livegen_in, livegen_out):
+        subprocess.run(["jack_connect", self.address, livegen_in], check=True, timeout=5)
+        self.ears.connect_from(livegen_out)
+
+    def heard(self, own: bool):
+        """(time, message) received: our own notes (channel 16) through the loopback, or the answer."""
+        return [(t, m) for t, m in list(self.ears.received) if (m.channel == 15) == own]
+
+    def close(self):
+        self.keys.close()
+        self.ears.close()
+
+
+def _wait_until(moment):
+    while time.perf_counter() < moment:
+        time.sleep(max(0.0, min(0.001, moment - time.perf_counter())))
+
+
+def start_livegen(preset_dir, tmp_path, *extra):
+    """Run `livegen play --virtual` and wait for its ready line; returns (process, in port, out port)."""
+    command = [sys.executable, "-m", "livegen", "play", "--virtual", "--preset", str(preset_dir), "--bpm", str(BPM),
+               "--seed", "3", "--record", str(tmp_path / "session.mid"), *extra]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = queue.SimpleQueue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        found = re.search(r"in '([^']+)', out '([^']+)'", line)
+        if found:
+            process.lines = lines
+            return process, found.group(1), found.group(2)
+    process.kill()
+    pytest.fail(f"livegen play did not get ready: {''.join(seen)}")
+
+
+def stop(process, how=signal.SIGTERM):
+    """Signal livegen, wait for it to exit; returns its exit code and what it printed after ready."""
+    process.send_signal(how)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("livegen play did not stop within 10 s")
+    time.sleep(0.1)
+    printed = []
+    while True:
+        try:
+            printed.append(process.lines.get_nowait())
+        except queue.Empty:
+            return process.returncode, "".join(printed)
+
+
+def sounding_after(messages):
+    """Notes left sounding after a message list (a note_on not followed by its note_off or CC123)."""
+    sounding = set()
+    for message in messages:
+        if message.type == "note_on" and message.velocity > 0:
+            sounding.add((message.channel, message.note))
+        elif message.type in ("note_off", "note_on"):
+            sounding.discard((message.channel, message.note))
+        elif message.type == "control_change" and message.control in (120, 123):
+            sounding = {s for s in sounding if s[0] != message.channel}
+    return sounding
+
+
+@pytest.fixture
+def player(jack_server):
+    player = Player()
+    yield player
+    player.close()
+
+
+def play_call(player, process_ports, pitches=CALL):
+    """Play quarter notes on channel 16 at BPM into livegen; returns when the last key is up."""
+    player.connect(*process_ports)
+    time.sleep(0.3)
+    start = time.perf_counter() + 0.05
+    for index, pitch in enumerate(pitches):
+        _wait_until(start + index * BEAT)
+        player.keys.send(mido.Message("note_on", channel=15, note=pitch, velocity=90))
+        _wait_until(start + (index + 0.8) * BEAT)
+        player.keys.send(mido.Message("note_off", channel=15, note=pitch))
+
+
+def test_answer_lands_on_the_next_beat_and_every_note_ends_at_its_length(player, tiny_preset, tmp_path):
+    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "2", "--quiet")
+    try:
+        play_call(player, (livegen_in, livegen_out))
+        time.sleep(BEAT * 1.2 + 2 * 4 * BEAT + 0.5)
+    finally:
+        code, errors = stop(process)
+    own = [(t, m) for t, m in player.heard(own=True) if m.type == "note_on"]
+    answer = player.heard(own=False)
+    assert code == 0, errors
+    assert answer, f"no answer arrived; livegen said: {errors}"
+    downbeat = own[0][0]  # the first call note, seen through the same JACK path livegen hears it on
+    last_release = max(t for t, m in player.heard(own=True) if m.type == "note_off")
+    first_on = min(t for t, m in answer if m.type == "note_on" and m.velocity > 0)
+    phrase_end = last_release + BEAT
+    expected_beat = -(-(phrase_end - downbeat) // BEAT)
+    expected = downbeat + expected_beat * BEAT
+    assert abs(first_on - expected) <= PERIOD + 0.0015, (
+        f"first answer note {1000 * (first_on - downbeat):.2f} ms after the downbeat; "
+        f"beat {expected_beat:.0f} is at {1000 * (expected - downbeat):.2f} ms")
+    starts = {}
+    for at, message in answer:
+        if message.type not in ("note_on", "note_off"):
+            continue
+        key = (message.channel, message.note)
+        if message.type == "note_on" and message.velocity > 0:
+            starts[key] = at
+        elif message.type in ("note_on", "note_off") and key in starts:
+            length_ticks = (at - starts.pop(key)) / BEAT * codec.TICKS_PER_BEAT
+            assert abs(length_ticks - round(length_ticks)) * BEAT / codec.TICKS_PER_BEAT <= PERIOD + 0.0015
+        if message.type == "note_on" and message.velocity > 0:
+            ticks = (at - downbeat) / BEAT * codec.TICKS_PER_BEAT
+            assert abs(ticks - round(ticks)) * BEAT / codec.TICKS_PER_BEAT <= PERIOD + 0.0015, "onset off the grid"
+    assert not starts, f"notes without their note-off: {starts}"
+    assert sounding_after(m for _, m in answer) == set()
+    recorded = read_midi(tmp_path / "session.mid")
+    assert len(recorded.notes) >= len(CALL) + 1, "the recording holds the call and the answer"
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_mid_answer_leaves_nothing_sounding(player, tiny_preset, tmp_path, how):
+    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "8", "--quiet")
+    try:
+        play_call(player, (livegen_in, livegen_out))
+        deadline = time.monotonic() + 4
+        while not any(m.type == "note_on" for _, m in player.heard(own=False)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(1.0)
+    finally:
+        code, errors = stop(process, how)
+    time.sleep(0.1)
+    answer = [m for _, m in player.heard(own=False)]
+    assert any(m.type == "note_on" for m in answer), errors
+    assert code == 0, errors
+    assert sounding_after(answer) == set()
+    controls = {(m.control, m.value) for m in answer if m.type == "control_change"}
+    assert {(64, 0), (123, 0), (120, 0)} <= controls
+    assert "stopped by" in errors
+    assert (tmp_path / "session.mid").exists(), "the recording is written on every exit path"
+
+
+def test_a_synth_that_disappears_ends_the_session_with_a_clear_message(jack_server, tiny_preset, tmp_path):
+    synth = jackutil.Collector()
+    command = [sys.executable, "-m", "livegen", "play", "--in", "nothing-here", "--create", "--out", synth.address,
+               "--preset", str(tiny_preset), "--quiet", "--record", str(tmp_path / "lost.mid")]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        jackutil.wait_for_port("livegen:nothing-here", timeout=20)
+        synth.close()
+        _, errors = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1
+    assert f"the MIDI output {synth.address!r} disappeared" in errors
+    assert "Traceback" not in errors
+    assert (tmp_path / "lost.mid").exists()

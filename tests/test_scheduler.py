@@ -1,0 +1,89 @@
+"""The scheduler's pure part on a fake clock: order, tracking, cancel, and the stop that silences."""
+
+import mido
+
+from livegen.recorder import MODEL, Recorder
+from livegen.scheduler import Scheduler, TimedNote
+
+
+class FakeClock:
+    def __init__(self, now=100.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class FakePort:
+    name = "fake"
+
+    def __init__(self):
+        self.messages = []
+
+    def send(self, message):
+        self.messages.append(message)
+
+
+def make():
+    clock, port = FakeClock(), FakePort()
+    return Scheduler(port, now=clock, recorder=Recorder()), clock, port
+
+
+def test_messages_go_out_at_their_deadlines_in_order():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(101.0, 101.5, 60, 90), TimedNote(100.5, 102.0, 64, 80)], tag=1)
+    assert scheduler.next_deadline() == 100.5
+    clock.now = 100.4
+    assert scheduler.send_due(clock.now) == 0
+    clock.now = 101.0
+    scheduler.send_due(clock.now)
+    assert [(m.type, m.note) for m in port.messages] == [("note_on", 64), ("note_on", 60)]
+    assert sorted(scheduler.sounding()) == [(0, 60), (0, 64)]
+    clock.now = 103.0
+    scheduler.send_due(clock.now)
+    assert scheduler.sounding() == [] and scheduler.pending() == 0
+
+
+def test_a_repeated_pitch_is_released_before_it_restarts_at_the_same_deadline():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(100.0, 100.5, 60, 90), TimedNote(100.5, 101.0, 60, 70)])
+    clock.now = 100.7
+    scheduler.send_due(clock.now)
+    assert [(m.type, m.velocity) for m in port.messages] == [("note_on", 90), ("note_off", 0), ("note_on", 70)]
+    assert scheduler.sounding() == [(0, 60)]
+
+
+def test_cancel_drops_what_is_pending_and_releases_what_sounds_of_that_answer_only():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(100.0, 104.0, 60, 90), TimedNote(103.0, 104.0, 62, 90)], tag=1)
+    scheduler.play([TimedNote(100.0, 104.0, 72, 90)], tag=2)
+    clock.now = 100.1
+    scheduler.send_due(clock.now)
+    scheduler.cancel(1)
+    clock.now = 100.2
+    scheduler.send_due(clock.now)
+    assert port.messages[-1] == mido.Message("note_off", note=60, velocity=0)
+    assert scheduler.sounding() == [(0, 72)]
+    clock.now = 105.0
+    scheduler.send_due(clock.now)
+    assert all(m.note != 62 for m in port.messages), "the cancelled answer's later note never starts"
+
+
+def test_stop_releases_every_sounding_note_then_pedal_and_all_notes_off_and_records_it():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(100.0, 110.0, 60, 90, channel=2)])
+    scheduler.send_due(100.0)
+    released = scheduler.stop(panic=True)
+    assert released == [(2, 60)]
+    assert port.messages[1] == mido.Message("note_off", channel=2, note=60)
+    assert [(m.control, m.value) for m in port.messages[2:]] == [(64, 0), (123, 0), (120, 0)]
+    assert scheduler.pending() == 0
+    assert scheduler.recorder.count(MODEL, "note_off") == 1
+
+
+def test_lateness_is_measured_against_the_absolute_deadline():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(100.0, 100.25, 60, 90)])
+    clock.now = 100.003
+    scheduler.send_due(clock.now)
+    assert abs(scheduler.lateness[0] - 0.003) < 1e-9

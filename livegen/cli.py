@@ -293,6 +293,29 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
 
 
 @cli.command()
+@click.option("--preset", "preset_name", default="chorale", show_default=True,
+              help="Bundled preset name or preset folder.")
+@click.option("--call", "call_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="A .mid phrase to play (default: the bundled G major call).")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
+              show_default=True, help="Where demo-session.mid and demo-session.wav go.")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.9, show_default=True)
+@reports_errors
+def demo(preset_name, call_file, out_dir, backend, seed, temperature):
+    """Play a bundled phrase into the companion through real MIDI ports and hear its answer."""
+    from livegen import demo as demos, preset as presets
+
+    call = call_file or Path(__file__).resolve().parent.parent / "examples" / "phrases" / "call-g-major.mid"
+    loaded = presets.load(preset_name)
+    report = demos.run_demo(loaded, call, out_dir, backend=backend, seed=seed, temperature=temperature,
+                            log=lambda text: click.echo(text, err=True))
+    beats_per_bar = 4
+    click.echo(report.describe(beats_per_bar))
+
+
+@cli.command()
 @click.option("--quick", is_flag=True, help="Short runs: a smoke test, not numbers to publish.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every number to this JSON file.")

@@ -89,6 +89,17 @@ class HeardNote:
     by_player: bool = True
 
 
+@dataclass(frozen=True)
+class AnswerPlan:
+    """When a phrase ended and where its answer was placed, for reports."""
+
+    phrase_end: float
+    start: float
+    start_tick: int
+    bars: int
+    key: Key | None
+
+
 @dataclass
 class Answer:
     """An answer being sampled ahead on a fork of the model state."""
@@ -128,6 +139,7 @@ class Companion:
         self.answer: Answer | None = None
         self.answers_started = 0
         self.phrase_ended_at: float | None = None
+        self.answered: list[AnswerPlan] = []
         self.readiness: list[float] = []  # phrase end -> first answer note sampled, seconds
         self.step_seconds: list[float] = []
         self.perf_now = time.perf_counter
@@ -366,7 +378,10 @@ class Companion:
             cursor.advance(token)
             logits = self.model.step(token, state)
         self.answers_started += 1
-        end_tick = start_tick + self._answer_bars(call) * self.bar_ticks
+        bars = self._answer_bars(call)
+        end_tick = start_tick + bars * self.bar_ticks
+        self.answered.append(AnswerPlan(now, self.clock.time_of_beat(start_tick / codec.TICKS_PER_BEAT),
+                                        start_tick, bars, self.key))
         self.answer = Answer(self.answers_started, state, cursor, logits.copy(), start_tick, end_tick,
                              self._shift())
         self._sample_ahead(now)

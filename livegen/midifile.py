@@ -333,7 +333,7 @@ def write_midi(path, tracks, meter: Meter, tempo_bpm: float, ticks_per_beat: int
     midi_file.tracks.append(_conductor_track(meter, tempo_bpm, scale))
     for name, notes, channel in tracks:
         midi_file.tracks.append(_note_track(name, notes, channel, scale))
-    _save_atomically(midi_file, Path(path))
+    save_atomically(midi_file, Path(path))
 
 
 def _conductor_track(meter: Meter, tempo_bpm: float, scale: int) -> mido.MidiTrack:
@@ -371,7 +371,7 @@ def _track(timed) -> mido.MidiTrack:
     return track
 
 
-def _save_atomically(midi_file: mido.MidiFile, path: Path) -> None:
+def save_atomically(midi_file: mido.MidiFile, path: Path) -> None:
     """Write to a temporary file beside ``path`` and rename, so readers never see half a file."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     # os.open with mode 0o666 lets the umask decide permissions, as for any new file.

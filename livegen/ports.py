@@ -49,7 +49,7 @@ class BackendChoice:
 
 def select_backend(name: str | None) -> BackendChoice:
     """Make mido use ``name`` (a full backend name or an alias), else MIDO_BACKEND, else the default."""
-    requested = name or os.environ.get("MIDO_BACKEND")
+    requested = name or os.environ.get("MIDO_BACKEND") or None  # an empty variable means unset
     if requested is None:
         return _select_default()
     full_name, api = _parse_backend(requested)

@@ -162,6 +162,9 @@ def write(out_dir: Path, config: dict, weights: dict[str, np.ndarray], files: di
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.writing-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a preset is an ordinary folder
     try:
         config = {"format_version": FORMAT_VERSION, **config}
         (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from pathlib import Path
 
 import mido
+
+from livegen.midifile import save_atomically
 
 PLAYER = "player"
 MODEL = "livegen"
@@ -24,6 +24,11 @@ class Recorder:
     def record(self, track: str, at: float, message: mido.Message) -> None:
         with self._lock:
             self._events[track].append((at, message))
+
+    def events(self, track: str) -> list[tuple[float, mido.Message]]:
+        """A copy of one track's ``(time, message)`` pairs, in the order they came."""
+        with self._lock:
+            return list(self._events[track])
 
     def count(self, track: str, kind: str = "note_on") -> int:
         """How many messages of ``kind`` (note_on: sounding ones only) a track holds."""
@@ -53,12 +58,5 @@ class Recorder:
             midi.tracks.append(track)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                midi.save(file=stream)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        save_atomically(midi, path)
         return sum(len(events) for events in tracks.values())

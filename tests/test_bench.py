@@ -1,0 +1,17 @@
+"""`livegen bench --quick` as a smoke test: it runs and reports every row (no timing asserts here)."""
+
+import json
+import subprocess
+import sys
+
+
+def test_quick_bench_runs_and_reports_every_live_row(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "livegen", "bench", "--quick", "--no-compare", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    numbers = json.loads(out.read_text())
+    assert {"step", "sampling", "readiness", "scheduler", "startup", "machine"} <= set(numbers)
+    assert numbers["startup"]["heavy_modules_loaded"] == "", "the live process loads no TensorFlow/music21"
+    assert numbers["scheduler"]["messages"] > 0
+    assert "| model step (numpy, 256x2) |" in result.stdout

@@ -239,6 +239,8 @@ def panic(output_name, channels, backend):
 @click.option("--in-channel", type=click.IntRange(1, 16), default=None, help="Only hear this channel (default: all).")
 @click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True)
 @click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
+@click.option("--metronome", is_flag=True, help="Click every beat; the click, not your first note, sets the bar.")
+@click.option("--metronome-channel", type=click.IntRange(1, 16), default=10, show_default=True)
 @click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.9, show_default=True)
 @click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95, show_default=True)
 @click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True)
@@ -251,7 +253,7 @@ def panic(output_name, channels, backend):
 @reports_errors
 def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
          end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+         metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -267,6 +269,7 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
         max_answer_bars=max_answer_bars, start_on=start_on, yield_to_player=yield_to_player,
         end_phrase_cc=end_phrase_cc, in_channel=None if in_channel is None else in_channel - 1,
         out_channel=out_channel - 1, key_mode=loaded.key_mode, key_lock=key_lock,
+        metronome_channel=metronome_channel - 1 if metronome else None,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
     session = Session(loaded, companion, sampling,

@@ -30,6 +30,9 @@ LISTENING = "listening"
 PLAYING = "playing"
 ANSWERING = "answering"
 SUSTAIN = 64
+METRONOME_TAG = -3
+CLICK_PITCHES = (76, 77)  # General MIDI high and low wood block: downbeat, other beats
+CLICK_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class CompanionConfig:
     out_channel: int = 0
     key_mode: str = "canonical"
     key_lock: bool = False
+    metronome_channel: int | None = None  # a click on this channel: then it, not the player, sets the grid
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 400:
@@ -68,7 +72,7 @@ class CompanionConfig:
             raise ValueError(f"seed buffer must hold 1 to 32 bars, got {self.seed_bars}")
         if not 0.25 <= self.lookahead_beats <= 8:
             raise ValueError(f"lookahead must be 0.25 to 8 beats, got {self.lookahead_beats}")
-        for name in ("in_channel", "out_channel"):
+        for name in ("in_channel", "out_channel", "metronome_channel"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 15:
                 raise ValueError(f"{name.replace('_', ' ')} must be 1 to 16, got {value + 1}")
@@ -224,6 +228,11 @@ class Companion:
             self._phrase_end(at)
 
     def _begin_call(self, at: float) -> None:
+        if self.config.metronome_channel is not None:
+            return  # the click sets the grid and the player follows it
+        self._anchor_call(at)
+
+    def _anchor_call(self, at: float) -> None:
         """The first note of a call is a downbeat: that of the bar after the one now under way.
 
         The player is not following our clock, so each call sets the grid anew; bar numbers go
@@ -236,6 +245,8 @@ class Companion:
     # -- time ------------------------------------------------------------------------------------
     def tick(self, now: float) -> None:
         """Advance to ``now``: encode finished notes, end the phrase, sample the answer ahead."""
+        if self.config.metronome_channel is not None:
+            self._click_ahead(now)
         if self.call:
             self._encode_ready(now)
             silence = self.config.phrase_end_beats * self.clock.seconds_per_beat
@@ -245,6 +256,23 @@ class Companion:
             self._sample_ahead(now)
             if now >= self.clock.time_of_beat(self.answer.end_tick / codec.TICKS_PER_BEAT):
                 self._end_answer(now, interrupted=False)
+
+    def _click_ahead(self, now: float) -> None:
+        """Book the metronome's clicks a little ahead, on absolute beat times."""
+        if not self.clock.started:
+            self.clock.start(now + 0.1)
+            self._reprime(now)
+            self._next_click = 0
+        horizon = now + self.config.lookahead_beats * self.clock.seconds_per_beat
+        clicks = []
+        while self.clock.time_of_beat(self._next_click) <= horizon:
+            at = self.clock.time_of_beat(self._next_click)
+            downbeat = self._next_click % self.config.beats_per_bar == 0
+            clicks.append(TimedNote(at, at + CLICK_SECONDS, CLICK_PITCHES[0 if downbeat else 1],
+                                    100 if downbeat else 70, self.config.metronome_channel))
+            self._next_click += 1
+        if clicks:
+            self.sink.play(clicks, METRONOME_TAG)
 
     def _encode_ready(self, now: float) -> None:
         """Encode waiting notes in onset order once complete and once no earlier onset can come."""

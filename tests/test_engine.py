@@ -175,3 +175,19 @@ def test_bad_settings_are_refused_in_musical_words():
         CompanionConfig(bpm=0)
     with pytest.raises(ValueError, match="out channel must be 1 to 16, got 17"):
         CompanionConfig(out_channel=16)
+
+
+def test_metronome_clicks_every_beat_and_the_player_follows_its_grid():
+    companion, sink, _ = make(CompanionConfig(metronome_channel=9, beats_per_bar=3))
+    companion.tick(1.0)
+    origin = companion.clock.origin
+    assert origin == pytest.approx(1.1)
+    now = play_call(companion, 2.37, G_MAJOR_CALL[:6])  # off the click's grid
+    run_until(companion, now, 9.0)
+    clicks = [n for tag, n in sink.played if n.channel == 9]
+    assert [round((c.start - origin) / BEAT, 9) for c in clicks[:7]] == [0, 1, 2, 3, 4, 5, 6]
+    assert [c.pitch for c in clicks[:4]] == [76, 77, 77, 76], "the downbeat of each 3/4 bar is accented"
+    assert companion.clock.origin == origin, "a call does not move the metronome's grid"
+    answer = [n for tag, n in sink.played if n.channel != 9]
+    first = min(n.start for n in answer)
+    assert (first - origin) / BEAT == pytest.approx(round((first - origin) / BEAT))

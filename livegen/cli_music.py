@@ -1,0 +1,86 @@
+"""``livegen eval`` and ``livegen show``: how a preset plays, in numbers and in pictures.
+
+Registered on the ``livegen`` group by ``cli.py`` (``cli.add_command``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import click
+
+CALLS_FOLDER = "calls"  # held-out pieces a bundled preset carries for its evaluation
+
+
+def _reports_errors(command):
+    """Library errors become one clear line and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (ValueError, OSError, RuntimeError) as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+def read_calls(folder: Path):
+    """``(name, Piece)`` of every MIDI file in ``folder``, sorted by name."""
+    from livegen.midifile import read_midi
+
+    files = sorted(path for path in Path(folder).iterdir() if path.suffix.lower() in {".mid", ".midi"})
+    if not files:
+        raise FileNotFoundError(f"no .mid files in {folder} to cut calls from")
+    return [(path.stem, read_midi(path)) for path in files]
+
+
+@click.command(name="eval")
+@click.option("--preset", "preset_name", required=True, help="Bundled preset name or preset folder.")
+@click.option("--calls", "calls_folder", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of held-out .mid pieces to cut calls from (default: the preset's calls/).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the full results as JSON.")
+@click.option("--keys", type=click.IntRange(1, 12), default=6, show_default=True,
+              help="Keys each call is moved to.")
+@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--max-calls", type=click.IntRange(1, 10_000), default=12, show_default=True)
+@click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.95, show_default=True)
+@click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95, show_default=True)
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Also measure the notebook's greedy 40-token re-prediction (slow).")
+@_reports_errors
+def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, temperature, top_p,
+                 baseline):
+    """Answer held-out calls in several keys and measure the answers against the real music."""
+    from livegen import evaluate, preset as presets
+
+    loaded = presets.load(preset_name)
+    folder = calls_folder if calls_folder is not None else loaded.path / CALLS_FOLDER
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"preset {loaded.name!r} carries no {CALLS_FOLDER}/ folder: give held-out pieces with "
+            "--calls FOLDER (files the preset was not trained on)")
+    config = evaluate.EvalConfig(keys=keys, seeds=seeds, max_calls=max_calls,
+                                 temperature=temperature, top_p=top_p, baseline=baseline)
+    result = evaluate.evaluate(loaded, read_calls(folder), config)
+    click.echo(f"preset {loaded.name!r}, calls from {folder}")
+    click.echo(evaluate.format_table(result))
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        click.echo(f"results written to {json_path}")
+
+
+@click.command(name="show")
+@click.argument("midi_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="PNG file to write.")
+@_reports_errors
+def show_command(midi_file, out_file):
+    """Draw a MIDI file as a piano roll (PNG), one colour per track."""
+    from livegen import pianoroll
+
+    pianoroll.draw_file(midi_file, out_file)
+    click.echo(f"piano roll of {midi_file} written to {out_file}")

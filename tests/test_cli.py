@@ -1,0 +1,75 @@
+"""The command line end to end: train on a folder with a broken file, then generate from the preset."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+
+from livegen.midifile import read_midi
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def livegen(*args, **options):
+    return subprocess.run([sys.executable, "-m", "livegen", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, **options)
+
+
+@pytest.mark.slow
+def test_train_skips_the_broken_file_and_the_preset_generates_real_music(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVEGEN_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "music"
+    shutil.copytree(ROOT / "examples" / "chorales", folder)
+    trained = livegen("train", folder, "--out", tmp_path / "mine", "--size", 64, "--layers", 1,
+                      "--epochs", 15, "--seq-len", 128)
+    assert trained.returncode == 0, trained.stderr
+    assert "broken.mid" in trained.stderr and "truncated" in trained.stderr
+    card = (tmp_path / "mine" / "README.md").read_text()
+    assert "broken.mid" in card and "order-3 Markov" in card
+    out = tmp_path / "answer.mid"
+    generated = livegen("generate", "--preset", tmp_path / "mine", "--prime", ROOT / "examples/phrases/call-g-major.mid",
+                        "--bars", 8, "--seed", 2, "-o", out)
+    assert generated.returncode == 0, generated.stderr
+    assert read_midi(out).tempo_bpm == pytest.approx(100.0, abs=0.01)
+    answer = answer_notes(out)
+    assert len(answer) >= 24, f"only {len(answer)} notes in 8 bars"
+    assert len({pitch for pitch, _ in answer}) >= 5 and len({length for _, length in answer}) >= 2
+
+
+def answer_notes(path):
+    """(pitch, length in ticks) of each note on the track named 'answer'."""
+    track = next(t for t in mido.MidiFile(path).tracks if t.name == "answer")
+    now, started, notes = 0, {}, []
+    for message in track:
+        now += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            started[message.note] = now
+        elif message.type in ("note_on", "note_off") and message.note in started:
+            notes.append((message.note, now - started.pop(message.note)))
+    return notes
+
+
+def test_nonsense_flags_get_a_clear_message_and_exit_code_2(tmp_path):
+    result = livegen("generate", "--preset", "x", "--prime", ROOT / "examples/phrases/call-g-major.mid",
+                     "-o", tmp_path / "o.mid", "--temperature", "-1")
+    assert result.returncode == 2
+    assert "--temperature" in result.stderr and "-1" in result.stderr
+
+
+def test_a_missing_preset_and_a_corrupt_prime_are_one_line_errors(tmp_path):
+    missing = livegen("generate", "--preset", "no-such-preset", "--prime", ROOT / "examples/phrases/call-g-major.mid",
+                      "-o", tmp_path / "o.mid")
+    assert missing.returncode == 1
+    assert "no preset called 'no-such-preset'" in missing.stderr and "Traceback" not in missing.stderr
+    corrupt = livegen("generate", "--preset", "no-such-preset", "--prime", ROOT / "examples/chorales/broken.mid",
+                      "-o", tmp_path / "o.mid")
+    assert corrupt.returncode == 1 and "Traceback" not in corrupt.stderr
+
+
+def test_play_without_ports_says_how_to_name_them():
+    result = livegen("play", "--preset", "x")
+    assert result.returncode == 2
+    assert "name both ports" in result.stderr

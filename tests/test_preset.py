@@ -1,0 +1,95 @@
+"""Presets: validated on load, written atomically, loaded without pickle."""
+
+import json
+
+import numpy as np
+import pytest
+
+from livegen import codec, preset
+from tests.helpers import random_weights
+
+DIMS = {"embedding": 8, "hidden": 16, "layers": 2}
+
+
+def config(**changes):
+    base = {"name": "p", "description": "test", "vocabulary": codec.vocabulary_spec(),
+            "ticks_per_beat": codec.TICKS_PER_BEAT, "model": DIMS, "key_mode": "canonical"}
+    return {**base, **changes}
+
+
+def write(tmp_path, **changes):
+    return preset.write(tmp_path / "p", config(**changes), random_weights(**DIMS), {"README.md": b"# card\n"})
+
+
+def test_a_written_preset_loads_with_its_weights(tmp_path):
+    loaded = preset.load(str(write(tmp_path)))
+    assert loaded.name == "p" and loaded.key_mode == "canonical"
+    assert set(loaded.weights) == set(preset.expected_arrays(DIMS))
+    assert (loaded.path / "README.md").read_text() == "# card\n"
+    assert json.loads((loaded.path / "preset.json").read_text())["format_version"] == preset.FORMAT_VERSION
+
+
+def test_rewriting_replaces_the_old_preset_and_leaves_no_temporary_folders(tmp_path):
+    write(tmp_path, description="first")
+    write(tmp_path, description="second")
+    assert preset.load(str(tmp_path / "p")).description == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["p"]
+
+
+def test_a_failed_write_leaves_the_old_preset_untouched(tmp_path):
+    write(tmp_path, description="good")
+    broken = random_weights(**DIMS)
+    del broken["dense_bias"]
+    with pytest.raises(preset.PresetError, match="lacks the array 'dense_bias'"):
+        preset.write(tmp_path / "p", config(description="bad"), broken, {})
+    assert preset.load(str(tmp_path / "p")).description == "good"
+    assert [p.name for p in tmp_path.iterdir()] == ["p"]
+
+
+def test_a_newer_format_asks_for_an_upgrade(tmp_path):
+    path = write(tmp_path)
+    data = json.loads((path / "preset.json").read_text())
+    data["format_version"] = preset.FORMAT_VERSION + 1
+    (path / "preset.json").write_text(json.dumps(data))
+    with pytest.raises(preset.PresetError, match="newer than this livegen reads .* upgrade livegen"):
+        preset.load(str(path))
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("key_mode", "sideways", "key_mode must be one of"),
+    ("model", {"embedding": 8, "hidden": 0, "layers": 2}, "model must give positive integers"),
+    ("vocabulary", {"name": "other"}, "vocabulary differs"),
+])
+def test_bad_fields_are_named(tmp_path, field, value, words):
+    path = write(tmp_path)
+    data = json.loads((path / "preset.json").read_text())
+    data[field] = value
+    (path / "preset.json").write_text(json.dumps(data))
+    with pytest.raises(preset.PresetError, match=words):
+        preset.load(str(path))
+
+
+def test_missing_fields_and_arrays_and_pickles_are_refused(tmp_path):
+    path = write(tmp_path)
+    data = json.loads((path / "preset.json").read_text())
+    del data["model"]
+    (path / "preset.json").write_text(json.dumps(data))
+    with pytest.raises(preset.PresetError, match="lacks the field"):
+        preset.load(str(path))
+    path = write(tmp_path)
+    weights = random_weights(**DIMS)
+    weights["embedding"] = np.array([object()], dtype=object)
+    np.savez(path / "weights.npz", **weights)
+    with pytest.raises(preset.PresetError, match="cannot read"):
+        preset.load(str(path))
+    (path / "weights.npz").write_bytes(b"not a zip")
+    with pytest.raises(preset.PresetError, match="cannot read"):
+        preset.load(str(path))
+
+
+def test_an_unknown_name_lists_the_bundled_presets(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIVEGEN_PRESETS", str(tmp_path))
+    write(tmp_path)
+    with pytest.raises(preset.PresetError, match=r"no preset called 'nope'.*bundled: p\)"):
+        preset.load("nope")
+    assert preset.load("p").name == "p"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -174,6 +175,52 @@ def bench_scheduler(seconds: float, notes_per_second: float = 16.0) -> dict:
             "drift_ms": round((last - first - (count - 0.5) * gap) * 1000, 4)}
 
 
+def bench_jack(seconds: float, notes_per_second: float = 8.0) -> dict:
+    """Deadlines vs the times a foreign JACK client (jack_midi_dump) stamps, on a running JACK server.
+
+    jack_midi_dump stamps each event with JACK's frame time; rtmidi delivers at the start of the
+    next period, so one period (128 frames at 48 kHz: 2.67 ms) is the floor of what it can see.
+    """
+    from livegen import ports
+
+    if shutil.which("jack_midi_dump") is None:
+        return {"skipped": "jack_midi_dump is not installed (Debian: jackd2)"}
+    try:
+        ports.select_backend("jack")
+    except ports.PortError as error:
+        return {"skipped": f"no JACK server: {error}"}
+    monitor = f"livegen-bench-dump-{os.getpid()}"
+    dump = subprocess.Popen(["stdbuf", "-oL", "jack_midi_dump", "-a", monitor], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    port = ports.open_output(f"bench-{os.getpid()}", virtual=True)
+    try:
+        time.sleep(0.5)
+        subprocess.run(["jack_connect", port.name, f"{monitor}:input"], check=True, capture_output=True)
+        time.sleep(0.3)
+        scheduler = Scheduler(port)
+        start = time.perf_counter() + 0.3
+        count = int(seconds * notes_per_second)
+        gap = 1.0 / notes_per_second
+        scheduler.play([TimedNote(start + i * gap, start + i * gap + gap / 2, 60 + i % 12, 80) for i in range(count)])
+        scheduler.start()
+        time.sleep(0.3 + count * gap + 0.5)
+        scheduler.stop(panic=False)
+    finally:
+        port.close()
+        dump.terminate()
+        output, _ = dump.communicate(timeout=5)
+    frames = [int(line.split(":")[0]) for line in output.splitlines() if "note on" in line]
+    if len(frames) < 2:
+        return {"skipped": f"jack_midi_dump saw {len(frames)} notes"}
+    rate, period = 48000.0, 128
+    seen = np.array(frames[:count], dtype=np.float64) / rate
+    ideal = np.arange(len(seen)) * gap
+    deviation = (seen - seen[0]) - ideal
+    deviation -= np.median(deviation)
+    return {**percentiles_ms(np.abs(deviation)), "notes": len(seen), "period_ms": round(1000 * period / rate, 3),
+            "drift_ms": round(1000 * float(deviation[-1] - deviation[0]), 3)}
+
+
 STARTUP_SCRIPT = """
 import resource, sys, time
 started = time.perf_counter()
@@ -253,6 +300,8 @@ def run(quick: bool = False, compare: bool = True, log=print) -> dict:
     results["readiness"] = bench_readiness(weights, repeats=2 if quick else 10)
     log("scheduler ...")
     results["scheduler"] = bench_scheduler(2.0 if quick else 60.0)
+    log("JACK timing (jack_midi_dump) ...")
+    results["jack"] = bench_jack(3.0 if quick else 60.0)
     log("start-up and memory ...")
     results["startup"] = bench_startup()
     if compare:
@@ -274,6 +323,13 @@ def table(results: dict) -> str:
                      f"re-prime whole call: {row['reprime_whole_call']['median_ms']} ms"))
     rows.append(("scheduler lateness", f"median {sched['median_ms']} ms, p99 {sched['p99_ms']} ms, "
                  f"max {sched['max_ms']} ms over {sched['seconds']} s; drift {sched['drift_ms']} ms", "ideal grid"))
+    jack = results["jack"]
+    if "skipped" in jack:
+        rows.append(("timing seen by jack_midi_dump", jack["skipped"], ""))
+    else:
+        rows.append(("timing seen by jack_midi_dump", f"median {jack['median_ms']} ms, p99 {jack['p99_ms']} ms, "
+                     f"max {jack['max_ms']} ms over {jack['notes']} notes; drift {jack['drift_ms']} ms",
+                     f"one JACK period: {jack['period_ms']} ms"))
     tf_anchor = (f"import tensorflow: {start['tensorflow_import_s']} s, {start['tensorflow_peak_rss_mb']} MB"
                  if "tensorflow_import_s" in start else start.get("tensorflow_import", ""))
     rows.append(("live start-up to ready / peak RSS", f"{start['live_ready_s']} s / {start['live_peak_rss_mb']} MB",

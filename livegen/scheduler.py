@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from livegen.recorder import MODEL
 NOTE_OFF_FIRST = 0  # at one deadline, releases go before new notes so a repeated pitch restarts
 OTHER = 1
 SWITCH_INTERVAL_S = 0.0005
+REALTIME_PRIORITY = 20  # below JACK's own (typically 70+), above every ordinary process
 THRU = -2  # the player's own notes passed through: sent, but not recorded as the model's
 
 
@@ -45,6 +47,18 @@ class _Event:
     sequence: int
     message: mido.Message = field(compare=False)
     tag: int = field(compare=False)
+
+
+def _ask_for_realtime_priority() -> None:
+    """Run this thread under SCHED_FIFO where the system allows it (Linux, audio group or root).
+
+    The OS then wakes it on time even when other processes keep the cores busy; where it is
+    not allowed, the thread keeps its ordinary priority.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+    except (AttributeError, OSError):
+        pass
 
 
 class Scheduler:
@@ -154,6 +168,7 @@ class Scheduler:
 
     def run(self) -> None:
         """Sleep until just before the next deadline, spin to it, send; until stopped."""
+        _ask_for_realtime_priority()
         try:
             while not self._stopping.is_set():
                 deadline = self.next_deadline()

@@ -26,6 +26,7 @@ from livegen.scheduler import Scheduler
 CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
                               "aftertouch", "polytouch", "program_change"})
 PORT_CHECK_SECONDS = 1.0
+DRAIN_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ class Session:
 
     def _close_output(self) -> None:
         if self.output_port is not None:
+            time.sleep(DRAIN_SECONDS)  # JACK delivers at the next period: let the panic get out first
             self.output_port.close()
 
     def _write_recording(self) -> None:

@@ -141,7 +141,7 @@ def test_answer_lands_on_the_next_beat_and_every_note_ends_at_its_length(player,
     process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "2", "--quiet")
     try:
         play_call(player, (livegen_in, livegen_out))
-        time.sleep(BEAT * 1.2 + 2 * 4 * BEAT + 0.5)
+        time.sleep(2 * BEAT + 2 * 4 * BEAT + 0.5)  # phrase end, the next beat, two bars, and a margin
     finally:
         code, errors = stop(process)
     own = [(t, m) for t, m in player.heard(own=True) if m.type == "note_on"]

@@ -111,7 +111,6 @@ class Answer:
     tag: int
     state: object
     cursor: codec.Cursor
-    logits: object
     start_tick: int
     end_tick: int
     shift: int
@@ -159,7 +158,6 @@ class Companion:
     def _reset_model(self, base_bar: int) -> None:
         self.state = self.model.initial_state()
         self.writer = codec.Writer(self.meter)
-        self.logits = None
         self.base_bar = base_bar
 
     def _tick_of(self, time_s: float) -> float:
@@ -333,8 +331,7 @@ class Companion:
 
     def _step(self, tokens) -> None:
         started = self.perf_now()
-        for token in tokens:
-            self.logits = self.model.step(token, self.state)
+        self.model.feed(tokens, self.state)
         if tokens:
             self.step_seconds.append((self.perf_now() - started) / len(tokens))
             del self.step_seconds[:-1000]
@@ -400,18 +397,16 @@ class Companion:
         state = self.state.copy()
         cursor = self.writer.cursor.copy()
         model_bar = start_bar - self.base_bar
-        logits = self.logits
         tokens = [codec.BAR] * max(0, model_bar - cursor.bar) + [codec.position_token(start_position)]
         for token in tokens:
             cursor.advance(token)
-            logits = self.model.step(token, state)
+        self.model.feed(tokens, state)
         self.answers_started += 1
         bars = self._answer_bars(call)
         end_tick = start_tick + bars * self.bar_ticks
         self.answered.append(AnswerPlan(now, self.clock.time_of_beat(start_tick / codec.TICKS_PER_BEAT),
                                         start_tick, bars, self.key))
-        self.answer = Answer(self.answers_started, state, cursor, logits.copy(), start_tick, end_tick,
-                             self._shift())
+        self.answer = Answer(self.answers_started, state, cursor, start_tick, end_tick, self._shift())
         self._sample_ahead(now)
 
     def _sample_ahead(self, now: float) -> None:
@@ -422,12 +417,12 @@ class Companion:
                       answer.start_tick)
         fresh = []
         while not answer.done_sampling and offset + answer.cursor.onset <= horizon:
-            token = self.sampler.choose(answer.logits, answer.cursor)
+            token = self.sampler.choose(answer.state.logits, answer.cursor)
             if self._beyond_answer(token, answer, offset):
                 answer.done_sampling = True
                 break
             note = answer.cursor.advance(token)
-            answer.logits = self.model.step(token, answer.state)
+            self.model.step(token, answer.state)
             if note is not None:
                 fresh.append(self._timed(note, offset, answer))
                 if answer.first_note_at is None:

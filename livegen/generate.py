@@ -37,7 +37,7 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     state = model.initial_state()
     for token in prime_tokens:
         cursor.advance(token)
-        logits = model.step(token, state)
+    logits = model.feed(prime_tokens, state)
     last_bar = cursor.bar + bars
     answer = []
     sampled = 0

@@ -3,7 +3,9 @@
 Its weights come from the Keras model the trainer builds (gate order i, f, c, o; sigmoid gates,
 tanh cell), and a test proves both give the same logits. The first layer's input projection is
 folded into a table (one row per token), so a step is one row lookup plus one matrix-vector
-product per layer into preallocated buffers.
+product per layer into preallocated buffers. Priming many tokens at once (``feed``) runs layer
+by layer instead: each upper layer's input projection becomes one matrix-matrix product over
+the whole sequence, and the output layer runs once, for the last token.
 """
 
 from __future__ import annotations
@@ -12,20 +14,21 @@ import numpy as np
 
 
 class LSTMState:
-    """Hidden and cell vectors of every layer; copy it to fork a line of thought."""
+    """Hidden and cell vectors of every layer and the logits they give; copy it to fork."""
 
-    __slots__ = ("hidden", "cell")
+    __slots__ = ("hidden", "cell", "logits")
 
-    def __init__(self, hidden: list[np.ndarray], cell: list[np.ndarray]) -> None:
+    def __init__(self, hidden: list[np.ndarray], cell: list[np.ndarray], logits: np.ndarray) -> None:
         self.hidden = hidden
         self.cell = cell
+        self.logits = logits
 
     def copy(self) -> LSTMState:
-        return LSTMState([h.copy() for h in self.hidden], [c.copy() for c in self.cell])
+        return LSTMState([h.copy() for h in self.hidden], [c.copy() for c in self.cell], self.logits.copy())
 
     def load(self, other: LSTMState) -> None:
         """Take ``other``'s values in place (no allocation)."""
-        for mine, theirs in zip(self.hidden + self.cell, other.hidden + other.cell):
+        for mine, theirs in zip(self.hidden + self.cell + [self.logits], other.hidden + other.cell + [other.logits]):
             mine[...] = theirs
 
 
@@ -46,13 +49,14 @@ class StepModel:
         if self.layers == 0:
             raise ValueError("weights hold no LSTM layer (no 'lstm0_recurrent' array)")
         self.vocab_size = embedding.shape[0]
-        self.hidden_size = weights["lstm0_recurrent"].shape[0]
+        self.hidden_size = size = weights["lstm0_recurrent"].shape[0]
         kernel0 = np.asarray(weights["lstm0_kernel"], dtype=np.float32)
         bias0 = np.asarray(weights["lstm0_bias"], dtype=np.float32)
         # Token -> first layer's input gates, bias included: a lookup instead of a matmul.
         self._input_table = np.ascontiguousarray(embedding @ kernel0 + bias0)
         self._recurrent0 = np.ascontiguousarray(weights["lstm0_recurrent"], dtype=np.float32)
-        # Upper layers: [input; hidden] stacked so one matmul serves both.
+        # Upper layers: [input; hidden] stacked so one matmul serves a step; its two row blocks
+        # are the input kernel and the recurrent kernel that ``feed`` uses apart.
         self._stacked = []
         self._biases = []
         for layer in range(1, self.layers):
@@ -63,37 +67,40 @@ class StepModel:
             self._biases.append(np.asarray(weights[f"lstm{layer}_bias"], dtype=np.float32))
         self._dense = np.ascontiguousarray(weights["dense_kernel"], dtype=np.float32)
         self._dense_bias = np.asarray(weights["dense_bias"], dtype=np.float32)
-        size = self.hidden_size
         self._gates = np.empty(4 * size, dtype=np.float32)
         self._joined = np.empty(2 * size, dtype=np.float32)
         self._scratch = np.empty(size, dtype=np.float32)
-        self._logits = np.empty(self.vocab_size, dtype=np.float32)
 
     def initial_state(self) -> LSTMState:
         zeros = [np.zeros(self.hidden_size, dtype=np.float32) for _ in range(self.layers)]
-        return LSTMState(zeros, [z.copy() for z in zeros])
+        state = LSTMState(zeros, [z.copy() for z in zeros], np.empty(self.vocab_size, dtype=np.float32))
+        self._output(state)
+        return state
 
-    def step(self, token: int, state: LSTMState) -> np.ndarray:
-        """Feed one token, update ``state`` in place, return the next-token logits.
-
-        The returned array is reused by the next call: copy it to keep it.
-        """
+    def _check(self, token: int) -> None:
         if not 0 <= token < self.vocab_size:
             raise ValueError(f"token {token} is outside the model's vocabulary 0..{self.vocab_size - 1}")
+
+    def step(self, token: int, state: LSTMState) -> np.ndarray:
+        """Feed one token, update ``state`` in place, return the next-token logits (``state.logits``)."""
+        self._check(token)
         gates = self._gates
         np.dot(state.hidden[0], self._recurrent0, out=gates)
         gates += self._input_table[token]
         self._cell_update(gates, state, 0)
+        size = self.hidden_size
         for layer in range(1, self.layers):
-            size = self.hidden_size
             self._joined[:size] = state.hidden[layer - 1]
             self._joined[size:] = state.hidden[layer]
             np.dot(self._joined, self._stacked[layer - 1], out=gates)
             gates += self._biases[layer - 1]
             self._cell_update(gates, state, layer)
-        np.dot(state.hidden[-1], self._dense, out=self._logits)
-        self._logits += self._dense_bias
-        return self._logits
+        return self._output(state)
+
+    def _output(self, state: LSTMState) -> np.ndarray:
+        np.dot(state.hidden[-1], self._dense, out=state.logits)
+        state.logits += self._dense_bias
+        return state.logits
 
     def _cell_update(self, gates: np.ndarray, state: LSTMState, layer: int) -> None:
         size = self.hidden_size
@@ -113,14 +120,32 @@ class StepModel:
         np.multiply(self._scratch, output_gate, out=state.hidden[layer])
 
     def feed(self, tokens, state: LSTMState) -> np.ndarray:
-        """Step through ``tokens``; return the logits after the last one."""
-        logits = self._logits
-        for token in tokens:
-            logits = self.step(int(token), state)
-        return logits
+        """Step through ``tokens`` layer by layer; return the logits after the last one."""
+        tokens = np.asarray(tokens, dtype=np.int64)
+        if tokens.size == 0:
+            return state.logits
+        if tokens.min() < 0 or tokens.max() >= self.vocab_size:
+            self._check(int(tokens[(tokens < 0) | (tokens >= self.vocab_size)][0]))
+        size = self.hidden_size
+        projected = self._input_table[tokens]  # every step's input gates, bias included
+        recurrent = self._recurrent0
+        for layer in range(self.layers):
+            outputs = np.empty((tokens.size, size), dtype=np.float32)
+            gates = self._gates
+            for index in range(tokens.size):
+                np.dot(state.hidden[layer], recurrent, out=gates)
+                gates += projected[index]
+                self._cell_update(gates, state, layer)
+                outputs[index] = state.hidden[layer]
+            if layer + 1 < self.layers:
+                stacked = self._stacked[layer]
+                projected = outputs @ stacked[:size] + self._biases[layer]
+                recurrent = stacked[size:]
+        return self._output(state)
 
     def warm_up(self, steps: int = 64) -> None:
         """Touch every buffer and code path once so the first live step is not the slowest."""
         state = self.initial_state()
         for index in range(steps):
             self.step(index % self.vocab_size, state)
+        self.feed(np.arange(steps) % self.vocab_size, state)

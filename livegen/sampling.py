@@ -116,7 +116,6 @@ class Sampler:
         self.config = config
         self.mask = GrammarMask(config)
         self.rng = np.random.default_rng(seed)
-        self._scores = np.empty(codec.VOCAB_SIZE, dtype=np.float64)
 
     def reconfigure(self, config: SamplingConfig) -> None:
         """Use new settings from the next token on; the random sequence carries on."""
@@ -126,27 +125,21 @@ class Sampler:
 
     def choose(self, logits: np.ndarray, cursor: codec.Cursor) -> int:
         """The next token after ``logits``, allowed by the grammar at ``cursor``."""
-        return draw(logits, self.mask.allowed(cursor), self.config, self.rng, self._scores)
+        return draw(logits, self.mask.allowed(cursor), self.config, self.rng)
 
 
-def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig,
-         rng: np.random.Generator, scores: np.ndarray | None = None) -> int:
+def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig, rng: np.random.Generator) -> int:
     """Sample one allowed token from logits with temperature, top-k, min-p and top-p."""
-    if scores is None:
-        scores = np.empty(logits.shape[0], dtype=np.float64)
-    scores[:] = logits
-    scores[~allowed] = -np.inf
+    candidates = np.flatnonzero(allowed)
+    scores = logits[candidates].astype(np.float64)
     best = int(np.argmax(scores))
-    if config.temperature == 0.0:
-        return best
+    if config.temperature == 0.0 or candidates.size == 1:
+        return int(candidates[best])
     scores -= scores[best]
     scores /= config.temperature
     np.exp(scores, out=scores)
-    if config.top_k:
-        candidates = np.count_nonzero(scores)
-        if config.top_k < candidates:
-            threshold = np.partition(scores, -config.top_k)[-config.top_k]
-            scores[scores < threshold] = 0.0
+    if config.top_k and config.top_k < candidates.size:
+        scores[scores < np.partition(scores, -config.top_k)[-config.top_k]] = 0.0
     if config.min_p:
         scores[scores < config.min_p] = 0.0  # the best scores 1.0 after the shift above
     if config.top_p < 1.0:
@@ -155,4 +148,4 @@ def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig,
         keep = int(np.searchsorted(cumulative, config.top_p * cumulative[-1])) + 1
         scores[order[keep:]] = 0.0
     cumulative = np.cumsum(scores)
-    return int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return int(candidates[np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")])

@@ -104,7 +104,7 @@ def test_streaming_priming_equals_encoding_the_whole_call_at_once():
             for i, p in enumerate(G_MAJOR_CALL)]
     state = model.initial_state()
     expected = model.feed(codec.encode(call), state).copy()
-    assert np.allclose(companion.logits, expected, atol=1e-5)
+    assert np.allclose(companion.state.logits, expected, atol=1e-5)
 
 
 def test_the_player_interrupting_an_answer_silences_it():

@@ -51,16 +51,23 @@ def test_forked_state_leaves_the_original_untouched():
     assert all(np.array_equal(a, b) for a, b in zip(fork.hidden + fork.cell, state.hidden + state.cell))
 
 
-def test_feed_equals_stepping_one_by_one():
-    model = StepModel(random_weights())
-    tokens = codec.encode(phrase())
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_feeding_layer_by_layer_equals_stepping_one_by_one(layers):
+    model = StepModel(random_weights(layers=layers))
+    tokens = codec.encode(phrase(bars=4))
     one, two = model.initial_state(), model.initial_state()
     fed = model.feed(tokens, one).copy()
     for token in tokens:
         stepped = model.step(token, two)
-    assert np.array_equal(fed, stepped)
+    assert np.max(np.abs(fed - stepped)) < 1e-5
+    for mine, theirs in zip(one.hidden + one.cell, two.hidden + two.cell):
+        assert np.max(np.abs(mine - theirs)) < 1e-5
+    assert np.max(np.abs(fed - reference_logits(random_weights(layers=layers), tokens, layers)[-1])) < 1e-4
 
 
 def test_out_of_vocabulary_token_is_refused():
+    model = StepModel(random_weights())
     with pytest.raises(ValueError, match="token 9999 is outside the model's vocabulary"):
-        StepModel(random_weights()).step(9999, StepModel(random_weights()).initial_state())
+        model.step(9999, model.initial_state())
+    with pytest.raises(ValueError, match="token -1 is outside the model's vocabulary"):
+        model.feed([codec.BAR, -1], model.initial_state())

@@ -239,6 +239,8 @@ def panic(output_name, channels, backend):
 @click.option("--in-channel", type=click.IntRange(1, 16), default=None, help="Only hear this channel (default: all).")
 @click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True)
 @click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
+@click.option("--clock", "clock_name", default=None,
+              help="Follow the MIDI clock (tempo, start/stop, song position) from this port; 'in' for --in's.")
 @click.option("--metronome", is_flag=True, help="Click every beat; the click, not your first note, sets the bar.")
 @click.option("--metronome-channel", type=click.IntRange(1, 16), default=10, show_default=True)
 @click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.9, show_default=True)
@@ -253,7 +255,7 @@ def panic(output_name, channels, backend):
 @reports_errors
 def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
          end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+         clock_name, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -263,6 +265,8 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
     if not virtual and (input_name is None or output_name is None) and not create:
         raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
                                "or use --virtual to make ports to connect to")
+    if clock_name and metronome:
+        raise click.UsageError("--metronome and --clock both set the beat: choose one")
     loaded = presets.load(preset_name)
     companion = CompanionConfig(
         bpm=bpm, beats_per_bar=beats_per_bar, phrase_end_beats=phrase_end, answer_bars=answer_bars,
@@ -273,7 +277,7 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
     session = Session(loaded, companion, sampling,
-                      PortsConfig(input_name, output_name, virtual, create, backend, thru),
+                      PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name),
                       seed=seed, record=record, log=lambda text: click.echo(text, err=True))
     try:
         session.open()

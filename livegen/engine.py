@@ -30,6 +30,7 @@ LISTENING = "listening"
 PLAYING = "playing"
 ANSWERING = "answering"
 SUSTAIN = 64
+CLOCK_MESSAGES = frozenset({"clock", "start", "continue", "stop", "songpos"})
 METRONOME_TAG = -3
 CLICK_PITCHES = (76, 77)  # General MIDI high and low wood block: downbeat, other beats
 CLICK_SECONDS = 0.05
@@ -168,9 +169,15 @@ class Companion:
 
     # -- input ---------------------------------------------------------------------------------
     def hear(self, message, at: float) -> None:
-        """Take one message from the player, stamped ``at`` (seconds) by the listener."""
+        """Take one message from the player (or the clock), stamped ``at`` (seconds) by the listener."""
+        if message.type in CLOCK_MESSAGES:
+            if self.clock.external:
+                self._transport(self.clock.hear(message, at), at)
+            return
         if getattr(message, "channel", None) is None:
             return
+        if self.clock.external and not self.clock.started:
+            return  # the DAW's transport is not rolling: there is no bar to put notes in
         if self.config.in_channel is not None and message.channel != self.config.in_channel:
             return
         if message.type == "note_on" and message.velocity > 0:
@@ -225,9 +232,23 @@ class Companion:
             self.sustain = False
             self._phrase_end(at)
 
+    def _transport(self, event: str | None, at: float) -> None:
+        """The DAW's start, continue or stop: a stop silences the model at once."""
+        if event is None:
+            return
+        if self.answer is not None:
+            self._end_answer(at, interrupted=True)
+        self.call.clear()
+        self.waiting.clear()
+        self.held.clear()
+        self.sustained.clear()
+        if event != "stop":
+            self.history.clear()
+            self._reset_model(base_bar=0)
+
     def _begin_call(self, at: float) -> None:
-        if self.config.metronome_channel is not None:
-            return  # the click sets the grid and the player follows it
+        if self.config.metronome_channel is not None or self.clock.external:
+            return  # the click or the DAW's clock sets the grid and the player follows it
         self._anchor_call(at)
 
     def _anchor_call(self, at: float) -> None:

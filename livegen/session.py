@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livegen import ports
-from livegen.engine import Companion, CompanionConfig
+from livegen.clock import ExternalClock
+from livegen.engine import CLOCK_MESSAGES, Companion, CompanionConfig
 from livegen.preset import Preset
 from livegen.recorder import PLAYER, Recorder
 from livegen.runtime import StepModel
@@ -39,6 +40,7 @@ class PortsConfig:
     create: bool = False
     backend: str | None = None
     thru: bool = False
+    clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
 
 
 class Listener:
@@ -91,8 +93,11 @@ class EngineThread:
             self.on_error(error)
 
     def _take(self, at: float, message) -> None:
+        if message.type in CLOCK_MESSAGES:
+            self.companion.hear(message, at)
+            return
         if message.type not in CHANNEL_MESSAGES:
-            return  # clock, sysex and the like are not the player's notes
+            return  # sysex, active sensing and the like are not the player's notes
         self.messages_in += 1
         if self.thru:
             self.scheduler.send_soon(message)
@@ -119,6 +124,7 @@ class Session:
         self._stop = threading.Event()
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.input_port = None
+        self.clock_port = None
         self.output_port = None
         self.scheduler: Scheduler | None = None
         self.engine: EngineThread | None = None
@@ -146,13 +152,17 @@ class Session:
         self.output_port = ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
                                              create=self.ports_config.create)
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder)
-        self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config)
+        clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
+        self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock)
         self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,
                                    self.ports_config.thru, self._thread_failed)
         self.scheduler.start()
         self.engine.start()
         self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox),
                                            virtual=self.ports_config.virtual, create=self.ports_config.create)
+        clock_name = self.ports_config.clock_name
+        if clock_name not in (None, "in"):
+            self.clock_port = ports.open_input(clock_name, Listener(self.inbox), create=self.ports_config.create)
         self.ready_at = time.perf_counter()
 
     def run(self, duration: float | None = None, on_status=None) -> None:
@@ -179,7 +189,7 @@ class Session:
     def _watched_ports(self) -> list[tuple[str, str]]:
         """Ports we connected to (not our own virtual ones), which can vanish under us."""
         watched = []
-        for kind, port in (("input", self.input_port), ("output", self.output_port)):
+        for kind, port in (("input", self.input_port), ("input", self.clock_port), ("output", self.output_port)):
             if port is not None and not getattr(port, "is_virtual", False):
                 watched.append((kind, port.name))
         return watched
@@ -208,8 +218,9 @@ class Session:
             self.engine.stop()
 
     def _close_input(self) -> None:
-        if self.input_port is not None:
-            self.input_port.close()
+        for port in (self.input_port, self.clock_port):
+            if port is not None:
+                port.close()
 
     def _stop_scheduler(self) -> None:
         if self.scheduler is not None:

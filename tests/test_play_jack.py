@@ -51,7 +51,8 @@ class Player:
 
     def heard(self, own: bool):
         """(time, message) received: our own notes (channel 16) through the loopback, or the answer."""
-        return [(t, m) for t, m in list(self.ears.received) if (m.channel == 15) == own]
+        return [(t, m) for t, m in list(self.ears.received)
+                if hasattr(m, "channel") and (m.channel == 15) == own]
 
     def close(self):
         self.keys.close()

@@ -241,6 +241,7 @@ def panic(output_name, channels, backend):
 @click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
 @click.option("--clock", "clock_name", default=None,
               help="Follow the MIDI clock (tempo, start/stop, song position) from this port; 'in' for --in's.")
+@click.option("--send-clock", is_flag=True, help="Be the MIDI clock master: send start, 24 PPQN clock and stop.")
 @click.option("--metronome", is_flag=True, help="Click every beat; the click, not your first note, sets the bar.")
 @click.option("--metronome-channel", type=click.IntRange(1, 16), default=10, show_default=True)
 @click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.9, show_default=True)
@@ -255,7 +256,7 @@ def panic(output_name, channels, backend):
 @reports_errors
 def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
          end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         clock_name, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+         clock_name, send_clock, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -265,15 +266,15 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
     if not virtual and (input_name is None or output_name is None) and not create:
         raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
                                "or use --virtual to make ports to connect to")
-    if clock_name and metronome:
-        raise click.UsageError("--metronome and --clock both set the beat: choose one")
+    if clock_name and (metronome or send_clock):
+        raise click.UsageError("--clock follows another clock: it cannot go with --metronome or --send-clock")
     loaded = presets.load(preset_name)
     companion = CompanionConfig(
         bpm=bpm, beats_per_bar=beats_per_bar, phrase_end_beats=phrase_end, answer_bars=answer_bars,
         max_answer_bars=max_answer_bars, start_on=start_on, yield_to_player=yield_to_player,
         end_phrase_cc=end_phrase_cc, in_channel=None if in_channel is None else in_channel - 1,
         out_channel=out_channel - 1, key_mode=loaded.key_mode, key_lock=key_lock,
-        metronome_channel=metronome_channel - 1 if metronome else None,
+        metronome_channel=metronome_channel - 1 if metronome else None, send_clock=send_clock,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
     session = Session(loaded, companion, sampling,

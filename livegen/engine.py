@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+
+import mido
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
 
 from livegen import codec
-from livegen.clock import InternalClock
+from livegen.clock import CLOCKS_PER_BEAT, InternalClock
 from livegen.key import Key, estimate_key
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
@@ -55,6 +57,7 @@ class CompanionConfig:
     key_mode: str = "canonical"
     key_lock: bool = False
     metronome_channel: int | None = None  # a click on this channel: then it, not the player, sets the grid
+    send_clock: bool = False  # be the MIDI clock master (24 PPQN from the session's start): sets the grid too
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 400:
@@ -247,8 +250,8 @@ class Companion:
             self._reset_model(base_bar=0)
 
     def _begin_call(self, at: float) -> None:
-        if self.config.metronome_channel is not None or self.clock.external:
-            return  # the click or the DAW's clock sets the grid and the player follows it
+        if self._fixed_grid or self.clock.external:
+            return  # the click, our clock or the DAW's clock sets the grid and the player follows it
         self._anchor_call(at)
 
     def _anchor_call(self, at: float) -> None:
@@ -264,8 +267,8 @@ class Companion:
     # -- time ------------------------------------------------------------------------------------
     def tick(self, now: float) -> None:
         """Advance to ``now``: encode finished notes, end the phrase, sample the answer ahead."""
-        if self.config.metronome_channel is not None:
-            self._click_ahead(now)
+        if self._fixed_grid:
+            self._beat_ahead(now)
         if self.call:
             self._encode_ready(now)
             silence = self.config.phrase_end_beats * self.clock.seconds_per_beat
@@ -276,20 +279,32 @@ class Companion:
             if now >= self.clock.time_of_beat(self.answer.end_tick / codec.TICKS_PER_BEAT):
                 self._end_answer(now, interrupted=False)
 
-    def _click_ahead(self, now: float) -> None:
-        """Book the metronome's clicks a little ahead, on absolute beat times."""
+    @property
+    def _fixed_grid(self) -> bool:
+        return self.config.metronome_channel is not None or self.config.send_clock
+
+    def _beat_ahead(self, now: float) -> None:
+        """Book the clock pulses and metronome clicks a little ahead, on absolute beat times."""
         if not self.clock.started:
             self.clock.start(now + 0.1)
             self._reprime(now)
-            self._next_click = 0
-        horizon = now + self.config.lookahead_beats * self.clock.seconds_per_beat
-        clicks = []
-        while self.clock.time_of_beat(self._next_click) <= horizon:
-            at = self.clock.time_of_beat(self._next_click)
-            downbeat = self._next_click % self.config.beats_per_bar == 0
-            clicks.append(TimedNote(at, at + CLICK_SECONDS, CLICK_PITCHES[0 if downbeat else 1],
-                                    100 if downbeat else 70, self.config.metronome_channel))
-            self._next_click += 1
+            self._next_pulse = 0
+            if self.config.send_clock:
+                self.sink.send_at([(self.clock.time_of_beat(0) - 0.001, mido.Message("start"))], METRONOME_TAG)
+        horizon_pulse = int(self.clock.beats_at(now + self.config.lookahead_beats * self.clock.seconds_per_beat)
+                            * CLOCKS_PER_BEAT)
+        pulses, clicks = [], []
+        for pulse in range(self._next_pulse, horizon_pulse + 1):
+            at = self.clock.time_of_beat(pulse / CLOCKS_PER_BEAT)
+            if self.config.send_clock:
+                pulses.append((at, mido.Message("clock")))
+            if self.config.metronome_channel is not None and pulse % CLOCKS_PER_BEAT == 0:
+                downbeat = pulse // CLOCKS_PER_BEAT % self.config.beats_per_bar == 0
+                clicks.append(TimedNote(at, at + CLICK_SECONDS, CLICK_PITCHES[0 if downbeat else 1],
+                                        100 if downbeat else 70, self.config.metronome_channel))
+        self._next_pulse = max(self._next_pulse, horizon_pulse + 1)
+        if pulses:
+            self.sink.send_at(pulses, METRONOME_TAG)
         if clicks:
             self.sink.play(clicks, METRONOME_TAG)
 

@@ -94,6 +94,13 @@ class Scheduler:
                 self.channels_used.add(note.channel)
         self._wake.set()
 
+    def send_at(self, timed_messages, tag: int = 0) -> None:
+        """Book ``(deadline, message)`` pairs: clock pulses, transport, anything but notes."""
+        with self._lock:
+            for deadline, message in timed_messages:
+                self._push(deadline, OTHER, message, tag)
+        self._wake.set()
+
     def send_soon(self, message: mido.Message, tag: int = THRU) -> None:
         """Send a message as soon as possible (the player's thru), in order with the rest."""
         with self._lock:
@@ -154,7 +161,7 @@ class Scheduler:
             sent_at = self.now()
             self.lateness.append(sent_at - event.deadline)
             self.sent.append((sent_at, event.message))
-            if self.recorder is not None and event.tag != THRU:
+            if self.recorder is not None and event.tag != THRU and not event.message.is_realtime:
                 self.recorder.record(MODEL, sent_at, event.message)
         return len(events)
 

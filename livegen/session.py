@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import mido
+
 from livegen import ports
 from livegen.clock import ExternalClock
 from livegen.engine import CLOCK_MESSAGES, Companion, CompanionConfig
@@ -156,13 +158,15 @@ class Session:
         self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock)
         self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,
                                    self.ports_config.thru, self._thread_failed)
-        self.scheduler.start()
-        self.engine.start()
         self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox),
                                            virtual=self.ports_config.virtual, create=self.ports_config.create)
         clock_name = self.ports_config.clock_name
         if clock_name not in (None, "in"):
             self.clock_port = ports.open_input(clock_name, Listener(self.inbox), create=self.ports_config.create)
+        # The threads start once every port is open: opening a JACK port takes ~100 ms of the
+        # interpreter, which would make the first clock pulses and notes late.
+        self.scheduler.start()
+        self.engine.start()
         self.ready_at = time.perf_counter()
 
     def run(self, duration: float | None = None, on_status=None) -> None:
@@ -225,6 +229,8 @@ class Session:
     def _stop_scheduler(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop(panic=True)
+            if self.companion_config.send_clock:
+                self.output_port.send(mido.Message("stop"))  # the DAW's transport stops with us
 
     def _close_output(self) -> None:
         if self.output_port is not None:

@@ -1,6 +1,9 @@
 """Following a foreign MIDI clock over real JACK ports: the answer lands on the source's beats."""
 
+import os
+import queue
 import subprocess
+import sys
 import threading
 import time
 
@@ -48,6 +51,19 @@ def heard_pulses(player):
     return [t for t, m in list(player.ears.received) if m.type == "clock"]
 
 
+def source_beats_as_heard(source, heard):
+    """The source's beat times (every 24th pulse it sent) moved by the median JACK latency heard.
+
+    Matching each heard pulse to the last one sent before it (latency is far below a pulse's
+    length) keeps the beat count right even if a pulse were lost on the way.
+    """
+    sent = np.array(source.sent)
+    nearest = sent[np.clip(np.searchsorted(sent, heard, side="right") - 1, 0, len(sent) - 1)]
+    latency = float(np.median(np.array(heard) - nearest))
+    assert 0 <= latency < 0.01, f"pulses arrive {1000 * latency:.1f} ms after they are sent"
+    return sent[::24] + latency
+
+
 @pytest.mark.parametrize("segments", [((120, 24),), ((100, 12), (140, 12))], ids=["120bpm", "100-then-140bpm"])
 def test_answer_notes_fall_on_the_clock_sources_beats(jack_server, tiny_preset, tmp_path, segments):  # noqa: F811
     player = Player()
@@ -76,8 +92,7 @@ def test_answer_notes_fall_on_the_clock_sources_beats(jack_server, tiny_preset, 
         stop_event.set()
         code, errors = stop(process)
         source.close()
-    pulses = np.array(heard_pulses(player))
-    beats = pulses[::24]  # every 24th pulse, as heard through JACK, is a beat of the source
+    beats = source_beats_as_heard(source, heard_pulses(player))
     answer_ons = [t for t, m in player.heard(own=False) if m.type == "note_on" and m.velocity > 0]
     player.close()
     assert code == 0, errors
@@ -129,3 +144,31 @@ def test_the_sources_stop_silences_the_answer_within_a_period(jack_server, tiny_
     assert all(t - stopped_at <= PERIOD + 0.0015 for t, _ in after), "releases come within a period"
     assert sounding_after([m for _, m in answer]) == set()
     assert code == 0
+
+
+def test_as_clock_master_livegen_sends_steady_pulses_a_foreign_client_can_follow(jack_server, tiny_preset, tmp_path):  # noqa: F811
+    player = Player()
+    # A DAW's port already exists when livegen starts, so livegen connects to it and the start
+    # message reaches it (a virtual port connected later would miss it).
+    command = [sys.executable, "-m", "livegen", "play", "--in", f"keys-{os.getpid()}", "--create", "--out",
+               player.ears.address, "--preset", str(tiny_preset), "--send-clock", "--bpm", "125", "--quiet"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    process.lines = queue.SimpleQueue()
+    threading.Thread(target=lambda: [process.lines.put(line) for line in process.stderr], daemon=True).start()
+    try:
+        time.sleep(5.0)
+        stopping = time.perf_counter()
+    finally:
+        code, errors = stop(process)
+    received = list(player.ears.received)
+    player.close()
+    assert code == 0, errors
+    kinds = [m.type for _, m in received]
+    pulses = np.array([t for t, m in received if m.type == "clock" and t < stopping])
+    assert "start" in kinds and kinds[-1] == "stop", "start before the pulses, stop when livegen stops"
+    assert kinds.index("start") < kinds.index("clock")
+    assert len(pulses) > 100
+    slope, intercept = np.polyfit(np.arange(len(pulses)), pulses, 1)
+    assert 60.0 / (slope * 24) == pytest.approx(125, rel=0.002)
+    residual = pulses - (intercept + slope * np.arange(len(pulses)))
+    assert np.max(np.abs(residual)) <= PERIOD + 0.0015, "each pulse within a JACK period of the steady grid"

@@ -20,12 +20,16 @@ class ListSink:
     def __init__(self):
         self.played = []  # (tag, TimedNote)
         self.cancelled = []
+        self.sent = []  # (tag, deadline, message): clock and transport
 
     def play(self, notes, tag):
         self.played.extend((tag, note) for note in notes)
 
     def cancel(self, tag):
         self.cancelled.append(tag)
+
+    def send_at(self, timed_messages, tag):
+        self.sent.extend((tag, at, message) for at, message in timed_messages)
 
     def notes(self, tag=None):
         return [n for t, n in self.played if tag is None or t == tag]
@@ -191,3 +195,16 @@ def test_metronome_clicks_every_beat_and_the_player_follows_its_grid():
     answer = [n for tag, n in sink.played if n.channel != 9]
     first = min(n.start for n in answer)
     assert (first - origin) / BEAT == pytest.approx(round((first - origin) / BEAT))
+
+
+def test_as_clock_master_it_sends_start_then_24_pulses_a_beat_on_absolute_deadlines():
+    companion, sink, _ = make(CompanionConfig(send_clock=True, bpm=100))
+    for step in range(400):
+        companion.tick(5.0 + step * 0.005)
+    origin = companion.clock.origin
+    kinds = [message.type for _, _, message in sink.sent]
+    assert kinds[0] == "start" and set(kinds[1:]) == {"clock"}
+    pulses = [at for _, at, message in sink.sent if message.type == "clock"]
+    assert pulses[0] == pytest.approx(origin)
+    assert np.allclose(np.diff(pulses), 0.6 / 24)
+    assert len(pulses) == pytest.approx((5.0 + 400 * 0.005 - origin) / (0.6 / 24) + 24, abs=2)

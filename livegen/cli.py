@@ -239,6 +239,8 @@ def panic(output_name, channels, backend):
 @click.option("--in-channel", type=click.IntRange(1, 16), default=None, help="Only hear this channel (default: all).")
 @click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True)
 @click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
+@click.option("--program", type=click.IntRange(1, 128), default=None,
+              help="General MIDI program (instrument) sent on --out-channel at start, e.g. 1 piano, 20 organ.")
 @click.option("--clock", "clock_name", default=None,
               help="Follow the MIDI clock (tempo, start/stop, song position) from this port; 'in' for --in's.")
 @click.option("--send-clock", is_flag=True, help="Be the MIDI clock master: send start, 24 PPQN clock and stop.")
@@ -256,7 +258,7 @@ def panic(output_name, channels, backend):
 @reports_errors
 def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
          end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         clock_name, send_clock, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+         program, clock_name, send_clock, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -278,7 +280,8 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
     session = Session(loaded, companion, sampling,
-                      PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name),
+                      PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name,
+                                  None if program is None else program - 1),
                       seed=seed, record=record, log=lambda text: click.echo(text, err=True))
     try:
         session.open()

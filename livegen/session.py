@@ -43,6 +43,7 @@ class PortsConfig:
     backend: str | None = None
     thru: bool = False
     clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
+    program: int | None = None  # program change (0..127) sent on the answer's channel at start
 
 
 class Listener:
@@ -154,6 +155,9 @@ class Session:
         self.output_port = ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
                                              create=self.ports_config.create)
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder)
+        if self.ports_config.program is not None:
+            self.scheduler.send_soon(mido.Message("program_change", channel=config.out_channel,
+                                                  program=self.ports_config.program), tag=0)
         clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
         self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock)
         self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,

@@ -215,3 +215,15 @@ def test_a_synth_that_disappears_ends_the_session_with_a_clear_message(jack_serv
     assert f"the MIDI output {synth.address!r} disappeared" in errors
     assert "Traceback" not in errors
     assert (tmp_path / "lost.mid").exists()
+
+
+def test_the_program_change_reaches_the_synth_first_on_the_answer_channel(jack_server, tiny_preset, tmp_path):
+    synth = jackutil.Collector()
+    command = [sys.executable, "-m", "livegen", "play", "--in", f"keys-{os.getpid()}", "--create", "--out",
+               synth.address, "--preset", str(tiny_preset), "--program", "20", "--out-channel", "3",
+               "--duration", "1", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    received = synth.messages()
+    synth.close()
+    assert result.returncode == 0, result.stderr
+    assert received[0] == mido.Message("program_change", channel=2, program=19)

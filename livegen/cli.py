@@ -241,6 +241,15 @@ def panic(output_name, channels, backend):
 @click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
 @click.option("--program", type=click.IntRange(1, 128), default=None,
               help="General MIDI program (instrument) sent on --out-channel at start, e.g. 1 piano, 20 organ.")
+@click.option("--knob", "knob_bindings", multiple=True, metavar="NAME=CC",
+              help="Bind a controller to a setting (repeatable): temperature, top-p, polyphony, answer-bars, "
+                   "phrase-end, key-lock, yield. E.g. --knob temperature=21")
+@click.option("--knobs", "knob_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Knob bindings saved by --learn (JSON: {\"temperature\": 21}).")
+@click.option("--learn", "learn_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="MIDI learn: move each knob when asked; the bindings are saved to this file.")
+@click.option("--learn-knobs", default="temperature,top-p,answer-bars,key-lock", show_default=True,
+              help="Which knobs --learn asks for, in order.")
 @click.option("--clock", "clock_name", default=None,
               help="Follow the MIDI clock (tempo, start/stop, song position) from this port; 'in' for --in's.")
 @click.option("--send-clock", is_flag=True, help="Be the MIDI clock master: send start, 24 PPQN clock and stop.")
@@ -258,9 +267,9 @@ def panic(output_name, channels, backend):
 @reports_errors
 def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
          end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         program, clock_name, send_clock, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+         program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
-    from livegen import ports, preset as presets
+    from livegen import knobs, ports, preset as presets
     from livegen.engine import CompanionConfig
     from livegen.sampling import SamplingConfig
     from livegen.session import PortsConfig, Session, print_status
@@ -270,6 +279,14 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
                                "or use --virtual to make ports to connect to")
     if clock_name and (metronome or send_clock):
         raise click.UsageError("--clock follows another clock: it cannot go with --metronome or --send-clock")
+    bindings = knobs.load(knob_file) if knob_file else {}
+    for text in knob_bindings:
+        try:
+            cc, name = knobs.parse_binding(text)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--knob") from error
+        bindings[cc] = name
+    learn = tuple(name.strip() for name in learn_knobs.split(",") if name.strip()) if learn_file else ()
     loaded = presets.load(preset_name)
     companion = CompanionConfig(
         bpm=bpm, beats_per_bar=beats_per_bar, phrase_end_beats=phrase_end, answer_bars=answer_bars,
@@ -277,6 +294,7 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
         end_phrase_cc=end_phrase_cc, in_channel=None if in_channel is None else in_channel - 1,
         out_channel=out_channel - 1, key_mode=loaded.key_mode, key_lock=key_lock,
         metronome_channel=metronome_channel - 1 if metronome else None, send_clock=send_clock,
+        knobs=tuple(bindings.items()), learn=learn,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
     session = Session(loaded, companion, sampling,
@@ -285,6 +303,9 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
                       seed=seed, record=record, log=lambda text: click.echo(text, err=True))
     try:
         session.open()
+        if learn:
+            session.companion.on_learned = _learner(learn_file, session.companion)
+            click.echo(f"MIDI learn: move the knob for {learn[0]}", err=True)
         click.echo(f"livegen ready: preset {loaded.name!r}, {bpm:g} bpm; in {session.input_port.name!r}, "
             f"out {session.output_port.name!r}. Play a phrase; Ctrl-C to stop.", err=True)
         show = None if quiet or not sys.stderr.isatty() else print_status
@@ -344,6 +365,19 @@ def bench(quick, json_path, no_compare):
     if json_path is not None:
         benchmarks.write_json(results, json_path)
         click.echo(f"wrote {json_path}")
+
+
+def _learner(path: Path, companion):
+    """What MIDI learn says and does after each knob: ask for the next, save when all are bound."""
+    from livegen import knobs
+
+    def learned(name, control, left):
+        click.echo(f"{name} -> CC {control}" + (f"; now move the knob for {left[0]}" if left else ""), err=True)
+        if not left:
+            knobs.save(path, companion.knobs)
+            click.echo(f"saved the knobs to {path}; use them with --knobs {path}", err=True)
+
+    return learned
 
 
 def main() -> None:

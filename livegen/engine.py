@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from livegen import codec
 from livegen.clock import CLOCKS_PER_BEAT, InternalClock
 from livegen.key import Key, estimate_key
+from livegen.knobs import KNOBS
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
 from livegen.scheduler import TimedNote
@@ -58,6 +59,8 @@ class CompanionConfig:
     key_lock: bool = False
     metronome_channel: int | None = None  # a click on this channel: then it, not the player, sets the grid
     send_clock: bool = False  # be the MIDI clock master (24 PPQN from the session's start): sets the grid too
+    knobs: tuple[tuple[int, str], ...] = ()  # (controller, knob name) pairs, see livegen.knobs
+    learn: tuple[str, ...] = ()  # knobs to bind by MIDI learn, in this order
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 400:
@@ -82,6 +85,9 @@ class CompanionConfig:
                 raise ValueError(f"{name.replace('_', ' ')} must be 1 to 16, got {value + 1}")
         if self.end_phrase_cc is not None and not 0 <= self.end_phrase_cc <= 127:
             raise ValueError(f"phrase-end CC must be 0..127, got {self.end_phrase_cc}")
+        unknown = [name for _, name in self.knobs if name not in KNOBS] + [n for n in self.learn if n not in KNOBS]
+        if unknown:
+            raise ValueError(f"no knob called {unknown[0]!r}; knobs: {', '.join(KNOBS)}")
         if self.key_mode not in ("canonical", "as-is"):
             raise ValueError(f"key mode must be 'canonical' or 'as-is', got {self.key_mode!r}")
 
@@ -146,6 +152,10 @@ class Companion:
         self.answer: Answer | None = None
         self.answers_started = 0
         self.phrase_ended_at: float | None = None
+        self.knobs: dict[int, str] = dict(config.knobs)  # controller number -> knob name
+        self.knob_values: dict[str, object] = {}
+        self.learning: list[str] = list(config.learn)
+        self.on_learned = None  # called with (knob name, controller, knobs still to learn)
         self.answered: list[AnswerPlan] = []
         self.readiness: list[float] = []  # phrase end -> first answer note sampled, seconds
         self.step_seconds: list[float] = []
@@ -234,6 +244,34 @@ class Companion:
             self.sustained.clear()
             self.sustain = False
             self._phrase_end(at)
+        elif self.learning:
+            self._learn(control)
+        elif control in self.knobs:
+            self._turn(self.knobs[control], value)
+
+    def _learn(self, control: int) -> None:
+        """MIDI learn: the first controller moved is bound to the knob being learned."""
+        if control in self.knobs:
+            return  # still the knob just learned
+        name = self.learning.pop(0)
+        self.knobs[control] = name
+        if self.on_learned is not None:
+            self.on_learned(name, control, list(self.learning))
+
+    def _turn(self, name: str, cc_value: int) -> None:
+        """Apply a knob: sampling settings from the next token on, the others from the next phrase."""
+        knob = KNOBS[name]
+        value = knob.value(cc_value)
+        self.knob_values[name] = value
+        if knob.target == "sampling":
+            self.sampler.reconfigure(dataclasses.replace(self.sampler.config, **{knob.field: value}))
+            return
+        self.config = dataclasses.replace(self.config, **{knob.field: value})
+        if knob.field == "key_lock" and self.answer is not None:
+            if value:
+                self._lock_to_key()  # the very next notes of this answer already obey it
+            else:
+                self.sampler.reconfigure(dataclasses.replace(self.sampler.config, scale=None))
 
     def _transport(self, event: str | None, at: float) -> None:
         """The DAW's start, continue or stop: a stop silences the model at once."""

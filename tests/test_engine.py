@@ -208,3 +208,37 @@ def test_as_clock_master_it_sends_start_then_24_pulses_a_beat_on_absolute_deadli
     assert pulses[0] == pytest.approx(origin)
     assert np.allclose(np.diff(pulses), 0.6 / 24)
     assert len(pulses) == pytest.approx((5.0 + 400 * 0.005 - origin) / (0.6 / 24) + 24, abs=2)
+
+
+def test_a_knob_turns_temperature_and_key_lock_for_the_very_next_notes():
+    companion, sink, _ = make(CompanionConfig(answer_bars=8, knobs=((21, "temperature"), (30, "key-lock"))),
+                              sampling=SamplingConfig(temperature=1.5), seed=3)
+    now = play_call(companion, 0.0, G_MAJOR_CALL)
+    now = run_until(companion, now, 6.0)
+    assert companion.status == ANSWERING
+    played_before = len(sink.played)
+    companion.hear(mido.Message("control_change", control=21, value=0), now)
+    assert companion.sampler.config.temperature == pytest.approx(0.1)
+    companion.hear(mido.Message("control_change", control=30, value=127), now)
+    scale = companion.key.scale()
+    run_until(companion, now, now + 8.0)
+    after = [note for _, note in sink.played[played_before:]]
+    assert len(after) > 5
+    assert all(note.pitch % 12 in scale for note in after), "every note after the CC is in the call's key"
+
+
+def test_midi_learn_binds_the_next_controllers_moved_in_order():
+    companion, _, _ = make(CompanionConfig(learn=("temperature", "answer-bars")))
+    learned = []
+    companion.on_learned = lambda name, control, left: learned.append((name, control, left))
+    companion.hear(mido.Message("control_change", control=74, value=10), 0.0)
+    companion.hear(mido.Message("control_change", control=74, value=20), 0.1)  # the same knob, still moving
+    companion.hear(mido.Message("control_change", control=71, value=0), 0.2)
+    assert learned == [("temperature", 74, ["answer-bars"]), ("answer-bars", 71, [])]
+    companion.hear(mido.Message("control_change", control=71, value=127), 0.3)
+    assert companion.config.answer_bars == 16
+
+
+def test_unknown_knob_names_are_refused_with_the_list():
+    with pytest.raises(ValueError, match="no knob called 'loudness'; knobs: temperature"):
+        CompanionConfig(knobs=((20, "loudness"),))

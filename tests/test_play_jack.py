@@ -1,5 +1,6 @@
 """`livegen play` as a separate process on real JACK ports, heard by a foreign JACK client."""
 
+import json
 import os
 import queue
 import re
@@ -67,7 +68,7 @@ def _wait_until(moment):
 def start_livegen(preset_dir, tmp_path, *extra):
     """Run `livegen play --virtual` and wait for its ready line; returns (process, in port, out port)."""
     command = [sys.executable, "-m", "livegen", "play", "--virtual", "--preset", str(preset_dir), "--bpm", str(BPM),
-               "--seed", "3", "--record", str(tmp_path / "session.mid"), *extra]
+               "--seed", "3", "--record", str(tmp_path / "session.mid"), *map(str, extra)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines = queue.SimpleQueue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
@@ -227,3 +228,23 @@ def test_the_program_change_reaches_the_synth_first_on_the_answer_channel(jack_s
     synth.close()
     assert result.returncode == 0, result.stderr
     assert received[0] == mido.Message("program_change", channel=2, program=19)
+
+
+def test_midi_learn_over_real_ports_saves_the_knobs_it_was_shown(player, tiny_preset, tmp_path):
+    knob_file = tmp_path / "knobs.json"
+    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--learn", knob_file,
+                                                    "--learn-knobs", "temperature,key-lock", "--quiet")
+    try:
+        player.connect(livegen_in, livegen_out)
+        time.sleep(0.3)
+        for control in (74, 74, 75):
+            player.keys.send(mido.Message("control_change", channel=15, control=control, value=64))
+            time.sleep(0.1)
+        deadline = time.monotonic() + 5
+        while not knob_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        code, errors = stop(process)
+    assert code == 0, errors
+    assert json.loads(knob_file.read_text()) == {"key-lock": 75, "temperature": 74}
+    assert "temperature -> CC 74; now move the knob for key-lock" in errors

@@ -160,6 +160,26 @@ def list_presets():
         click.echo(f"{directory.name:12s} {config.get('description', '')} {loss_text}".rstrip())
 
 
+DEFAULT_AUTO_START_BPM = 100.0
+
+
+class TempoType(click.ParamType):
+    """A tempo in bpm (20-400), or 'auto'."""
+
+    name = "BPM|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            bpm = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a tempo: give beats per minute (e.g. 96) or 'auto'", param, ctx)
+        if not 20 <= bpm <= 400:
+            self.fail(f"tempo must be between 20 and 400 bpm, got {bpm:g}", param, ctx)
+        return bpm
+
+
 BACKEND_HELP = "MIDI API: jack, alsa, coremidi, windows-mm, or a mido backend name (default: MIDO_BACKEND)."
 
 
@@ -223,7 +243,8 @@ def panic(output_name, channels, backend):
 @click.option("--virtual", is_flag=True, help="Make virtual ports 'livegen:in' and 'livegen-out:answer' to connect to.")
 @click.option("--create", is_flag=True, help="Make a virtual port for a name that does not exist.")
 @click.option("--backend", default=None, help=BACKEND_HELP)
-@click.option("--bpm", type=click.FloatRange(20, 400), default=100.0, show_default=True)
+@click.option("--bpm", type=TempoType(), default="100", show_default=True,
+              help="Tempo, or 'auto': the tempo of your first phrase (60-180 bpm).")
 @click.option("--beats-per-bar", type=click.IntRange(1, 8), default=4, show_default=True)
 @click.option("--phrase-end", type=click.FloatRange(0.25, 16), default=1.0, show_default=True,
               help="Beats of silence (no key held, pedal up) that end a phrase.")
@@ -277,6 +298,11 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
     if not virtual and (input_name is None or output_name is None) and not create:
         raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
                                "or use --virtual to make ports to connect to")
+    auto_tempo = bpm == "auto"
+    if auto_tempo and (clock_name or metronome or send_clock):
+        raise click.UsageError("--bpm auto takes the tempo from your playing: it cannot go with --clock, "
+                               "--metronome or --send-clock, which set the beat themselves")
+    bpm = DEFAULT_AUTO_START_BPM if auto_tempo else bpm
     if clock_name and (metronome or send_clock):
         raise click.UsageError("--clock follows another clock: it cannot go with --metronome or --send-clock")
     bindings = knobs.load(knob_file) if knob_file else {}
@@ -294,7 +320,7 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
         end_phrase_cc=end_phrase_cc, in_channel=None if in_channel is None else in_channel - 1,
         out_channel=out_channel - 1, key_mode=loaded.key_mode, key_lock=key_lock,
         metronome_channel=metronome_channel - 1 if metronome else None, send_clock=send_clock,
-        knobs=tuple(bindings.items()), learn=learn,
+        knobs=tuple(bindings.items()), learn=learn, auto_tempo=auto_tempo,
     )
     sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
     session = Session(loaded, companion, sampling,
@@ -306,7 +332,8 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
         if learn:
             session.companion.on_learned = _learner(learn_file, session.companion)
             click.echo(f"MIDI learn: move the knob for {learn[0]}", err=True)
-        click.echo(f"livegen ready: preset {loaded.name!r}, {bpm:g} bpm; in {session.input_port.name!r}, "
+        tempo = "tempo from your first phrase" if auto_tempo else f"{bpm:g} bpm"
+        click.echo(f"livegen ready: preset {loaded.name!r}, {tempo}; in {session.input_port.name!r}, "
             f"out {session.output_port.name!r}. Play a phrase; Ctrl-C to stop.", err=True)
         show = None if quiet or not sys.stderr.isatty() else print_status
         session.run(duration, on_status=show)

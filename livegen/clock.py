@@ -112,3 +112,43 @@ class ExternalClock:
 
     def time_of_beat(self, beat: float) -> float:
         return self._intercept + beat * self.seconds_per_beat
+
+
+SLOWEST_AUTO_BPM = 60.0
+
+
+def estimate_tempo(onsets, low_bpm: float = SLOWEST_AUTO_BPM, high_bpm: float = 180.0, preferred_bpm: float = 110.0) -> float | None:
+    """The tempo a phrase was played at, from its note onsets (seconds); None if too few notes.
+
+    Every candidate tempo puts a grid of eighth notes on the first onset; the tempo whose grid
+    the onsets fit best wins, weighted towards ``preferred_bpm`` (people hear pulses near 100-120
+    bpm most readily, which also settles the choice between a tempo and its double or half) and
+    towards grids with the onsets on their beats. A slow phrase of quarters and eighths can be
+    heard at double tempo; the answer then still falls on the player's beats and half-beats.
+    """
+    import numpy as np
+
+    times = sorted(onsets)
+    merged = [times[0]] if times else []
+    for time in times[1:]:
+        if time - merged[-1] > 0.04:  # the notes of one chord arrive a few ms apart
+            merged.append(time)
+    if len(merged) < 4:
+        return None
+    relative = np.array(merged) - merged[0]
+    candidates = np.arange(low_bpm, high_bpm + 0.25, 0.25)
+    eighths = relative[None, :] * candidates[:, None] / 30.0
+    misfit = np.mean((eighths - np.round(eighths)) ** 2, axis=1)  # 0 (on the grid) .. 1/12 (random)
+    fit = 1.0 - 12.0 * misfit
+    preference = np.exp(-0.5 * (np.log2(candidates / preferred_bpm) / 0.6) ** 2)
+    # Notes fall on beats more often than between them: of two grids that fit, prefer the one
+    # that puts more onsets on its beats (even eighths), e.g. even quarters as beats, not as
+    # dotted quarters of a faster pulse.
+    on_beat = np.mean(np.round(eighths) % 2 == 0, axis=1)
+    best = int(np.argmax(fit ** 8 * preference * on_beat ** 2))
+    # Refine: a line through (eighth-note index, onset) gives the tempo between the candidates.
+    indices = np.round(eighths[best])
+    if indices[-1] == 0:
+        return float(candidates[best])
+    slope = np.polyfit(indices, relative, 1)[0]
+    return float(np.clip(30.0 / slope, low_bpm, high_bpm))

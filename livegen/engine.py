@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from livegen import codec
-from livegen.clock import CLOCKS_PER_BEAT, InternalClock
+from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
 from livegen.key import Key, estimate_key
 from livegen.knobs import KNOBS
 from livegen.runtime import StepModel
@@ -37,6 +37,8 @@ CLOCK_MESSAGES = frozenset({"clock", "start", "continue", "stop", "songpos"})
 METRONOME_TAG = -3
 CLICK_PITCHES = (76, 77)  # General MIDI high and low wood block: downbeat, other beats
 CLICK_SECONDS = 0.05
+MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
+KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class CompanionConfig:
     key_lock: bool = False
     metronome_channel: int | None = None  # a click on this channel: then it, not the player, sets the grid
     send_clock: bool = False  # be the MIDI clock master (24 PPQN from the session's start): sets the grid too
+    auto_tempo: bool = False  # take the tempo from the first phrase (``bpm`` until then, and if it cannot)
     knobs: tuple[tuple[int, str], ...] = ()  # (controller, knob name) pairs, see livegen.knobs
     learn: tuple[str, ...] = ()  # knobs to bind by MIDI learn, in this order
 
@@ -152,6 +155,8 @@ class Companion:
         self.answer: Answer | None = None
         self.answers_started = 0
         self.phrase_ended_at: float | None = None
+        self._key_checked_at = -math.inf
+        self.tempo_known = not config.auto_tempo
         self.knobs: dict[int, str] = dict(config.knobs)  # controller number -> knob name
         self.knob_values: dict[str, object] = {}
         self.learning: list[str] = list(config.learn)
@@ -309,7 +314,9 @@ class Companion:
             self._beat_ahead(now)
         if self.call:
             self._encode_ready(now)
-            silence = self.config.phrase_end_beats * self.clock.seconds_per_beat
+            # Until the first phrase gives the tempo, wait as for the slowest pulse we would find.
+            beat = self.clock.seconds_per_beat if self.tempo_known else 60.0 / SLOWEST_AUTO_BPM
+            silence = self.config.phrase_end_beats * beat
             if not self.held and not self.sustained and now - self.last_sound >= silence:
                 self._phrase_end(now)
         if self.answer is not None:
@@ -374,12 +381,21 @@ class Companion:
 
     def _encode_player_note(self, note: HeardNote, now: float) -> None:
         self.history.append(note)
-        key = self._estimate_key()
-        if key != self.key:
-            self.key = key
-            self._reprime(now)
+        del self.history[:-MAX_HISTORY_NOTES]
+        due = now - self._key_checked_at >= KEY_CHECK_BEATS * self.clock.seconds_per_beat
+        if due and self._check_key(now):
             return
         self._feed_note(self._as_codec_note(note, now, self._shift()), now)
+
+    def _check_key(self, now: float) -> bool:
+        """Re-estimate the call's key; on a change, re-prime in the new key. True if it changed."""
+        self._key_checked_at = now
+        key = self._estimate_key()
+        if key == self.key:
+            return False
+        self.key = key
+        self._reprime(now)
+        return True
 
     def _estimate_key(self) -> Key | None:
         if self.config.key_mode != "canonical":
@@ -436,13 +452,24 @@ class Companion:
         for note in self.waiting:
             if note.end is None:
                 note.end = now
+        if not self.tempo_known:
+            self._settle_tempo(now)
         for note in sorted(self.waiting, key=lambda n: (self._onset_tick(n), n.pitch)):
             self._encode_player_note(note, now)
         self.waiting.clear()
+        self._check_key(now)  # the answer is in the key of the whole call
         call = self.call
         self.call = []
         self.phrase_ended_at = now
         self._start_answer(call, now)
+
+    def _settle_tempo(self, now: float) -> None:
+        """--bpm auto: the first phrase's pulse becomes the tempo; notes so far are re-read on it."""
+        bpm = estimate_tempo([note.start for note in self.call])
+        if bpm is not None:
+            self.clock.seconds_per_beat = 60.0 / bpm
+        self.tempo_known = True
+        self._reprime(now)
 
     def _answer_bars(self, call: list[HeardNote]) -> int:
         if self.config.answer_bars is not None:

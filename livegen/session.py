@@ -243,7 +243,8 @@ class Session:
 
     def _write_recording(self) -> None:
         if self.record_path is not None:
-            count = self.recorder.write(self.record_path, self.companion_config.bpm)
+            bpm = self.companion.clock.bpm if self.companion is not None else self.companion_config.bpm
+            count = self.recorder.write(self.record_path, bpm)
             self.log(f"recorded {count} messages to {self.record_path}")
 
 

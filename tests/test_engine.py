@@ -242,3 +242,15 @@ def test_midi_learn_binds_the_next_controllers_moved_in_order():
 def test_unknown_knob_names_are_refused_with_the_list():
     with pytest.raises(ValueError, match="no knob called 'loudness'; knobs: temperature"):
         CompanionConfig(knobs=((20, "loudness"),))
+
+
+@pytest.mark.parametrize("bpm", [84, 132])
+def test_bpm_auto_takes_the_tempo_of_the_first_phrase_and_answers_on_its_beat(bpm):
+    companion, sink, _ = make(CompanionConfig(auto_tempo=True, bpm=100))
+    beat = 60.0 / bpm
+    now = play_call(companion, 1.0, G_MAJOR_CALL, beat_seconds=beat, length=0.5)
+    run_until(companion, now, now + 3.0)
+    assert companion.clock.bpm == pytest.approx(bpm, rel=0.01)
+    first = min(n.start for n in sink.notes())
+    beats = (first - 1.0) / beat
+    assert abs(beats - round(beats)) * beat < 0.01, "within 10 ms of the player's own beat"

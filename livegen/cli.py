@@ -283,12 +283,15 @@ def panic(output_name, channels, backend):
 @click.option("--seed", type=int, default=None)
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write player and answer to this .mid when the session ends.")
+@click.option("--latency-offset", type=click.FloatRange(0, 500), default=None, metavar="MS",
+              help="Send this many ms early (default: what 'livegen calibrate' measured for --out, else 0).")
 @click.option("--duration", type=click.FloatRange(0.1, None), default=None, help="Stop after this many seconds.")
 @click.option("--quiet", is_flag=True, help="No live status line.")
 @reports_errors
 def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
          end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome, metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, duration, quiet):
+         program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome,
+         metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, latency_offset, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import knobs, ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -326,7 +329,8 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
     session = Session(loaded, companion, sampling,
                       PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name,
                                   None if program is None else program - 1),
-                      seed=seed, record=record, log=lambda text: click.echo(text, err=True))
+                      seed=seed, record=record, log=lambda text: click.echo(text, err=True),
+                      latency_offset_ms=latency_offset)
     try:
         session.open()
         if learn:
@@ -392,6 +396,57 @@ def bench(quick, json_path, no_compare):
     if json_path is not None:
         benchmarks.write_json(results, json_path)
         click.echo(f"wrote {json_path}")
+
+
+@cli.command()
+@click.option("--out", "output_name", default=None, help="Output port the probe notes go out of (e.g. to the DAW).")
+@click.option("--in", "input_name", default=None, help="Input port they come back on.")
+@click.option("--virtual", is_flag=True, help="Make the ports 'livegen play --virtual' makes (livegen-out:answer, "
+                                             "livegen:in); route them through the DAW while it waits.")
+@click.option("--count", type=click.IntRange(3, 1000), default=20, show_default=True)
+@click.option("--wait", type=click.FloatRange(1, 600), default=30, show_default=True,
+              help="Seconds to wait for the first note to come back.")
+@click.option("--backend", default=None, help=BACKEND_HELP)
+@reports_errors
+def calibrate(output_name, input_name, virtual, count, wait, backend):
+    """Measure the MIDI round trip out and back in, and save it as the output's latency offset."""
+    import threading
+    import time
+
+    from livegen import calibrate as calibration, ports
+
+    if not virtual and (output_name is None or input_name is None):
+        raise click.UsageError("name both ports (--out and --in, see 'livegen ports') or use --virtual")
+    _backend(backend)
+    inbox, arrived = [], threading.Event()
+
+    def heard(message):
+        inbox.append((time.perf_counter(), message))
+        arrived.set()
+
+    output = ports.open_output(output_name, virtual=virtual)
+    try:
+        source = ports.open_input(input_name, heard, virtual=virtual)
+        try:
+            click.echo(f"probe notes go out of {output.name!r} and should come back into {source.name!r}", err=True)
+            deadline = time.perf_counter() + wait
+            while not calibration.measure(output, inbox, arrived, count=1, gap=0.0, timeout=0.2):
+                if time.perf_counter() > deadline:
+                    raise Failure(f"no note came back within {wait:g} s: connect {output.name!r} to "
+                                  f"{source.name!r} (directly, or through the DAW's MIDI thru)")
+            trips = calibration.measure(output, inbox, arrived, count=count)
+        finally:
+            source.close()
+    finally:
+        output.close()
+    if not trips:
+        raise Failure("the probe notes stopped coming back; check the connection and run again")
+    result = calibration.summary(trips)
+    path = calibration.save(output.name, result["median_ms"])
+    click.echo(f"round trip over {result['notes']} notes: median {result['median_ms']} ms, "
+               f"90% within {result['p90_ms']} ms, worst {result['max_ms']} ms")
+    click.echo(f"saved {result['median_ms']} ms for {output.name!r} in {path}: 'livegen play --out "
+               f"{output.name}' now sends that much early")
 
 
 def _learner(path: Path, companion):

@@ -65,8 +65,9 @@ class Scheduler:
     """A heap of ``(deadline, message)``; ``pop_due`` is the pure part, ``run`` the thread."""
 
     def __init__(self, port, now=time.perf_counter, spin_seconds: float = 0.001,
-                 on_error=None, recorder=None, keep_timings: int = 100_000) -> None:
+                 on_error=None, recorder=None, keep_timings: int = 100_000, latency_offset: float = 0.0) -> None:
         self.port = port
+        self.latency_offset = latency_offset  # seconds sent early, measured by livegen calibrate
         self.recorder = recorder
         self.now = now
         self.spin_seconds = spin_seconds
@@ -89,8 +90,8 @@ class Scheduler:
             for note in notes:
                 on = mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=note.velocity)
                 off = mido.Message("note_off", channel=note.channel, note=note.pitch, velocity=0)
-                self._push(note.start, OTHER, on, tag)
-                self._push(note.end, NOTE_OFF_FIRST, off, tag)
+                self._push(note.start - self.latency_offset, OTHER, on, tag)
+                self._push(note.end - self.latency_offset, NOTE_OFF_FIRST, off, tag)
                 self.channels_used.add(note.channel)
         self._wake.set()
 
@@ -98,7 +99,7 @@ class Scheduler:
         """Book ``(deadline, message)`` pairs: clock pulses, transport, anything but notes."""
         with self._lock:
             for deadline, message in timed_messages:
-                self._push(deadline, OTHER, message, tag)
+                self._push(deadline - self.latency_offset, OTHER, message, tag)
         self._wake.set()
 
     def send_soon(self, message: mido.Message, tag: int = THRU) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import mido
 
-from livegen import ports
+from livegen import calibrate, ports
 from livegen.clock import ExternalClock
 from livegen.engine import CLOCK_MESSAGES, Companion, CompanionConfig
 from livegen.preset import Preset
@@ -113,7 +113,7 @@ class Session:
 
     def __init__(self, preset: Preset, companion_config: CompanionConfig, sampling: SamplingConfig,
                  ports_config: PortsConfig, seed: int | None = None, record: Path | None = None,
-                 log=print) -> None:
+                 log=print, latency_offset_ms: float | None = None) -> None:
         self.preset = preset
         self.companion_config = companion_config
         self.sampling = sampling
@@ -121,6 +121,7 @@ class Session:
         self.seed = seed
         self.record_path = record
         self.log = log
+        self.latency_offset_ms = latency_offset_ms
         self.recorder = Recorder()
         self.reason: str | None = None
         self.failed = False
@@ -154,7 +155,14 @@ class Session:
         config = self.companion_config
         self.output_port = ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
                                              create=self.ports_config.create)
-        self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder)
+        offset_ms = self.latency_offset_ms
+        if offset_ms is None:
+            offset_ms = calibrate.offset_for(self.output_port.name) or 0.0
+            if offset_ms:
+                self.log(f"sending {offset_ms:g} ms early: the round trip 'livegen calibrate' measured "
+                         f"for {self.output_port.name!r}")
+        self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
+                                   latency_offset=offset_ms / 1000)
         if self.ports_config.program is not None:
             self.scheduler.send_soon(mido.Message("program_change", channel=config.out_channel,
                                                   program=self.ports_config.program), tag=0)

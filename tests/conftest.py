@@ -15,6 +15,12 @@ JACKD_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "
 START_TIMEOUT_S = 10.0
 
 
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path_factory, monkeypatch):
+    """Every test (and every livegen it starts) sees an empty config folder, not the developer's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture(scope="session")
 def jack_server(tmp_path_factory):
     """A running JACK server (the one already up, else one started here) and mido set to use it."""

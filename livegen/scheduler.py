@@ -77,6 +77,10 @@ class Scheduler:
         self.channels_used: set[int] = set()
         self._heap: list[_Event] = []
         self._lock = threading.Lock()
+        # Sends and the final panic take turns on the port; once closed, nothing more goes out,
+        # so no note can start after the panic even if a thread outlives its join.
+        self._send_lock = threading.Lock()
+        self._closed = False
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._sequence = itertools.count()
@@ -158,7 +162,10 @@ class Scheduler:
         """Send what is due at ``now``; returns how many were sent."""
         events = self.pop_due(now)
         for event in events:
-            self.port.send(event.message)
+            with self._send_lock:
+                if self._closed:
+                    return 0
+                self.port.send(event.message)
             sent_at = self.now()
             self.lateness.append(sent_at - event.deadline)
             self.sent.append((sent_at, event.message))
@@ -203,13 +210,15 @@ class Scheduler:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
-        with self._lock:
-            self._heap.clear()
-            released = list(self._sounding)
-            self._sounding.clear()
-        if panic:
-            for message in panic_messages(released, sorted(self.channels_used)):
-                self.port.send(message)
-                if self.recorder is not None:
-                    self.recorder.record(MODEL, self.now(), message)
+        with self._send_lock:
+            self._closed = True
+            with self._lock:
+                self._heap.clear()
+                released = list(self._sounding)
+                self._sounding.clear()
+            if panic:
+                for message in panic_messages(released, sorted(self.channels_used)):
+                    self.port.send(message)
+                    if self.recorder is not None:
+                        self.recorder.record(MODEL, self.now(), message)
         return released

@@ -8,11 +8,22 @@ import time
 import mido
 import pytest
 
+from livegen import codec, preset
 from tests import jackutil
+from tests.helpers import random_weights
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 JACKD_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"]
 START_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="session")
+def tiny_preset(tmp_path_factory):
+    """A small random-weight preset: timing and release guarantees do not depend on training."""
+    dims = {"embedding": 8, "hidden": 32, "layers": 2}
+    config = {"name": "tiny", "description": "random weights for tests", "vocabulary": codec.vocabulary_spec(),
+              "ticks_per_beat": codec.TICKS_PER_BEAT, "model": dims, "key_mode": "canonical"}
+    return preset.write(tmp_path_factory.mktemp("presets") / "tiny", config, random_weights(**dims, seed=3), {})
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import pytest
 
 from livegen.scheduler import Scheduler, TimedNote
 from tests import jackutil
-from tests.test_play_jack import tiny_preset  # noqa: F401
 from tests.test_scheduler import FakeClock, FakePort
 
 
@@ -21,7 +20,7 @@ def test_the_offset_moves_every_deadline_earlier():
 
 
 @pytest.mark.jack
-def test_calibrate_measures_a_loopback_saves_it_and_play_applies_it(jack_server, tiny_preset, tmp_path):  # noqa: F811
+def test_calibrate_measures_a_loopback_saves_it_and_play_applies_it(jack_server, tiny_preset, tmp_path):
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
     process = subprocess.Popen([sys.executable, "-m", "livegen", "calibrate", "--virtual", "--count", "10"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

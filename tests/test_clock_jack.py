@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests import jackutil
-from tests.test_play_jack import PERIOD, Player, _wait_until, sounding_after, start_livegen, stop, tiny_preset  # noqa: F401
+from tests.test_play_jack import PERIOD, Player, _wait_until, sounding_after, start_livegen, stop
 
 pytestmark = pytest.mark.jack
 
@@ -47,6 +47,15 @@ class ClockSource:
         self.port.close()
 
 
+def connect_all(player, source, livegen_in, livegen_out):
+    """Keys and clock into livegen, the answer and the clock into the player's ears; returns a start time."""
+    player.connect(livegen_in, livegen_out)
+    subprocess.run(["jack_connect", source.address, livegen_in], check=True, timeout=5)
+    player.ears.connect_from(source.address)
+    time.sleep(0.3)
+    return time.perf_counter() + 0.1
+
+
 def heard_pulses(player):
     return [t for t, m in list(player.ears.received) if m.type == "clock"]
 
@@ -65,18 +74,14 @@ def source_beats_as_heard(source, heard):
 
 
 @pytest.mark.parametrize("segments", [((120, 24),), ((100, 12), (140, 12))], ids=["120bpm", "100-then-140bpm"])
-def test_answer_notes_fall_on_the_clock_sources_beats(jack_server, tiny_preset, tmp_path, segments):  # noqa: F811
+def test_answer_notes_fall_on_the_clock_sources_beats(jack_server, tiny_preset, tmp_path, segments):
     player = Player()
     source = ClockSource(player)
     process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--clock", "in", "--answer-bars", "2",
                                                     "--quiet")
     stop_event = threading.Event()
     try:
-        player.connect(livegen_in, livegen_out)
-        subprocess.run(["jack_connect", source.address, livegen_in], check=True, timeout=5)
-        player.ears.connect_from(source.address)
-        time.sleep(0.3)
-        start = time.perf_counter() + 0.1
+        start = connect_all(player, source, livegen_in, livegen_out)
         clock_thread = threading.Thread(target=source.run, args=(start, segments, stop_event))
         clock_thread.start()
         first_bpm = segments[0][0]
@@ -110,17 +115,13 @@ def test_answer_notes_fall_on_the_clock_sources_beats(jack_server, tiny_preset, 
     assert sounding_after(answer_messages) == set(), "the source's stop left nothing sounding"
 
 
-def test_the_sources_stop_silences_the_answer_within_a_period(jack_server, tiny_preset, tmp_path):  # noqa: F811
+def test_the_sources_stop_silences_the_answer_within_a_period(jack_server, tiny_preset, tmp_path):
     player = Player()
     source = ClockSource(player)
     process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--clock", "in", "--answer-bars", "4",
                                                     "--quiet")
     try:
-        player.connect(livegen_in, livegen_out)
-        subprocess.run(["jack_connect", source.address, livegen_in], check=True, timeout=5)
-        player.ears.connect_from(source.address)
-        time.sleep(0.3)
-        start = time.perf_counter() + 0.1
+        start = connect_all(player, source, livegen_in, livegen_out)
         clock_thread = threading.Thread(target=source.run, args=(start, ((120, 10),), threading.Event()))
         clock_thread.start()
         for index, pitch in enumerate([60, 64, 67]):
@@ -146,7 +147,7 @@ def test_the_sources_stop_silences_the_answer_within_a_period(jack_server, tiny_
     assert code == 0
 
 
-def test_as_clock_master_livegen_sends_steady_pulses_a_foreign_client_can_follow(jack_server, tiny_preset, tmp_path):  # noqa: F811
+def test_as_clock_master_livegen_sends_steady_pulses_a_foreign_client_can_follow(jack_server, tiny_preset, tmp_path):
     player = Player()
     # A DAW's port already exists when livegen starts, so livegen connects to it and the start
     # message reaches it (a virtual port connected later would miss it).

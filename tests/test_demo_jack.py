@@ -6,19 +6,9 @@ import sys
 
 import pytest
 
-from livegen import codec, preset
 from livegen.midifile import read_midi
-from tests.helpers import random_weights
 
 pytestmark = pytest.mark.jack
-
-
-@pytest.fixture(scope="module")
-def tiny_preset(tmp_path_factory):
-    dims = {"embedding": 8, "hidden": 32, "layers": 1}
-    config = {"name": "tiny", "description": "random weights", "vocabulary": codec.vocabulary_spec(),
-              "ticks_per_beat": codec.TICKS_PER_BEAT, "model": dims, "key_mode": "canonical"}
-    return preset.write(tmp_path_factory.mktemp("presets") / "tiny", config, random_weights(**dims, seed=8), {})
 
 
 def run_demo(tiny_preset, out_dir, env=None):

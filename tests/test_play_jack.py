@@ -13,10 +13,9 @@ import time
 import mido
 import pytest
 
-from livegen import codec, preset
+from livegen import codec
 from livegen.midifile import read_midi
 from tests import jackutil
-from tests.helpers import random_weights
 
 pytestmark = pytest.mark.jack
 
@@ -24,15 +23,6 @@ BPM = 120
 BEAT = 60 / BPM
 PERIOD = 128 / 48000  # one JACK period: rtmidi's JACK output lands at the next period start
 CALL = [67, 71, 74, 71, 72, 69, 66, 67]  # G major, two bars of quarters
-
-
-@pytest.fixture(scope="module")
-def tiny_preset(tmp_path_factory):
-    """A small random-weight preset: the timing and release guarantees do not depend on training."""
-    dims = {"embedding": 8, "hidden": 32, "layers": 2}
-    config = {"name": "tiny", "description": "random weights for port tests", "vocabulary": codec.vocabulary_spec(),
-              "ticks_per_beat": codec.TICKS_PER_BEAT, "model": dims, "key_mode": "canonical"}
-    return preset.write(tmp_path_factory.mktemp("presets") / "tiny", config, random_weights(**dims, seed=3), {})
 
 
 class Player:

@@ -87,3 +87,13 @@ def test_lateness_is_measured_against_the_absolute_deadline():
     clock.now = 100.003
     scheduler.send_due(clock.now)
     assert abs(scheduler.lateness[0] - 0.003) < 1e-9
+
+
+def test_nothing_goes_out_after_the_stop_even_from_a_late_send():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(100.0, 101.0, 60, 90)])
+    scheduler.stop(panic=True)
+    sent = len(port.messages)
+    scheduler.play([TimedNote(100.0, 101.0, 62, 90)])  # an engine thread that outlived its join
+    assert scheduler.send_due(102.0) == 0
+    assert len(port.messages) == sent

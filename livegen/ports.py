@@ -19,6 +19,7 @@ CLIENT_NAME = "livegen"
 # port lives under a client of its own: livegen:in and livegen-out:answer, not livegen-01.
 OUTPUT_CLIENT_NAME = "livegen-out"
 DEFAULT_PORT_NAMES = {"input": "in", "output": "answer"}
+ALSA_SEQUENCER = "/dev/snd/seq"
 JACK_DUMMY_COMMAND = "jackd --no-realtime -d dummy -r 48000 -p 128"
 
 SUSTAIN_PEDAL = 64
@@ -63,7 +64,7 @@ def select_backend(name: str | None) -> BackendChoice:
 
 def _select_default() -> BackendChoice:
     """Use mido's default backend, or JACK when the default API cannot start and JACK runs."""
-    failure = _api_failure(None)
+    failure = _alsa_missing() or _api_failure(None)
     if failure is None:
         mido.set_backend(RTMIDI_BACKEND, load=True)
         return BackendChoice(RTMIDI_BACKEND)
@@ -90,6 +91,14 @@ def _parse_backend(name: str) -> tuple[str, str | None]:
         raise PortError(f"unknown MIDI backend {name!r}; valid: {_listing(valid)}")
     full_name = RTMIDI_BACKEND if api is None else f"{RTMIDI_BACKEND}/{api}"
     return full_name, api
+
+
+def _alsa_missing() -> str | None:
+    """On Linux without an ALSA sequencer (containers, CI), say so rather than let alsa-lib
+    print its own error while rtmidi tries to open it."""
+    if sys.platform.startswith("linux") and not os.path.exists(ALSA_SEQUENCER):
+        return f"no ALSA sequencer ({ALSA_SEQUENCER})"
+    return None
 
 
 def _api_failure(api: str | None) -> str | None:

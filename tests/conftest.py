@@ -27,6 +27,17 @@ def tiny_preset(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def no_livegen_left_running():
+    """A test that fails half-way must not leave its livegen holding JACK port names."""
+    yield
+    while jackutil.STARTED:
+        process = jackutil.STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
 def own_config_home(tmp_path_factory, monkeypatch):
     """Every test (and every livegen it starts) sees an empty config folder, not the developer's."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

@@ -8,6 +8,7 @@ import time
 import mido
 
 _probe_numbers = itertools.count()
+STARTED: list[subprocess.Popen] = []  # livegen processes a test started; conftest ends any left running
 
 
 def server_running() -> bool:

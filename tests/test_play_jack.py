@@ -60,6 +60,7 @@ def start_livegen(preset_dir, tmp_path, *extra):
     command = [sys.executable, "-m", "livegen", "play", "--virtual", "--preset", str(preset_dir), "--bpm", str(BPM),
                "--seed", "3", "--record", str(tmp_path / "session.mid"), *map(str, extra)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    jackutil.STARTED.append(process)
     lines = queue.SimpleQueue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
     seen = []

@@ -31,7 +31,10 @@ def reports_errors(command):
         except KeyboardInterrupt:
             click.echo("\nstopped by Ctrl-C", err=True)
             sys.exit(130)
-        except (ValueError, OSError) as error:
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename and str(error.filename) not in str(error) else ""
+            raise Failure(f"{error}{where}") from error
+        except ValueError as error:
             raise Failure(str(error)) from error
 
     return wrapper

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import deque
 
 import mido
 import queue
@@ -37,6 +38,8 @@ CLOCK_MESSAGES = frozenset({"clock", "start", "continue", "stop", "songpos"})
 METRONOME_TAG = -3
 CLICK_PITCHES = (76, 77)  # General MIDI high and low wood block: downbeat, other beats
 CLICK_SECONDS = 0.05
+ALL_NOTES_OFF_CONTROLS = (120, 123)  # all sound off, all notes off: a keyboard's panic
+REPORTS_KEPT = 1000
 MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
 KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
 
@@ -161,8 +164,9 @@ class Companion:
         self.knob_values: dict[str, object] = {}
         self.learning: list[str] = list(config.learn)
         self.on_learned = None  # called with (knob name, controller, knobs still to learn)
-        self.answered: list[AnswerPlan] = []
-        self.readiness: list[float] = []  # phrase end -> first answer note sampled, seconds
+        # Reports of recent answers; bounded, so a session of hours keeps a flat memory.
+        self.answered: deque[AnswerPlan] = deque(maxlen=REPORTS_KEPT)
+        self.readiness: deque[float] = deque(maxlen=REPORTS_KEPT)  # phrase end -> first answer note, s
         self.step_seconds: list[float] = []
         self.perf_now = time.perf_counter
         self._reset_model(base_bar=0)
@@ -241,18 +245,24 @@ class Companion:
                 for note in self.sustained:
                     self._release(note, at)
                 self.sustained.clear()
+        elif control in ALL_NOTES_OFF_CONTROLS:
+            self._release_all(at)  # clears keys whose note-off was lost on the way, which held the phrase open
         elif control == self.config.end_phrase_cc and value >= 64 and self.call:
-            for pitch in list(self.held):
-                self._release(self.held.pop(pitch), at)
-            for note in self.sustained:
-                self._release(note, at)
-            self.sustained.clear()
-            self.sustain = False
+            self._release_all(at)
             self._phrase_end(at)
         elif self.learning:
             self._learn(control)
         elif control in self.knobs:
             self._turn(self.knobs[control], value)
+
+    def _release_all(self, at: float) -> None:
+        """Every held and sustained key up, the pedal up."""
+        for pitch in list(self.held):
+            self._release(self.held.pop(pitch), at)
+        for note in self.sustained:
+            self._release(note, at)
+        self.sustained.clear()
+        self.sustain = False
 
     def _learn(self, control: int) -> None:
         """MIDI learn: the first controller moved is bound to the knob being learned."""
@@ -415,6 +425,8 @@ class Companion:
         try:
             tokens = self.writer.note(model_note)
         except ValueError:
+            if model_note.onset == self.writer.cursor.onset:
+                return  # a lower or repeated pitch on an onset already fed (a flood): the next re-prime has it
             self._reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
             return
         self._step(tokens)

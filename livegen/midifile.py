@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import struct
 from collections import defaultdict, deque
@@ -16,6 +17,12 @@ from .codec import MAX_BAR_TICKS, PITCH_HIGH, PITCH_LOW, TICKS_PER_BEAT, Meter, 
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_BARS = 10_000
+MAX_DELTA_TICKS = 0x0FFFFFFF  # the largest delta time a MIDI file can hold (a 4-byte number)
+# No event holds this many bytes above 127 in a row; mido reads such a run as one number, in
+# time quadratic in its length (300 kB: 15 s; 16 MB: hours), so it is refused before parsing.
+MAX_HIGH_BYTE_RUN = 1024
+_HIGH_BYTE_RUN = re.compile(rb"[\x80-\xff]{%d}" % (MAX_HIGH_BYTE_RUN + 1))
+_CHUNK_NAME = re.compile(rb"[\x20-\x7e]{4}")
 DEFAULT_TEMPO_BPM = 120.0
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 SUSTAIN_CONTROL = 64
@@ -112,10 +119,9 @@ def _meter(changes) -> Meter:
 
 def read_midi(source) -> Piece:
     """The notes, meter and first tempo of a MIDI file (path or bytes), or MidiFileError why not."""
-    data = _read_bytes(source)
-    _check_header(data)
-    midi_file, warnings = _parse(data)
-    return _piece(midi_file, warnings)
+    data, warnings = _check_header(_read_bytes(source))
+    midi_file, parse_warnings = _parse(data)
+    return _piece(midi_file, warnings + parse_warnings)
 
 
 def _read_bytes(source) -> bytes:
@@ -136,8 +142,11 @@ def _too_big(size: int) -> str:
     return f"the file is {size / 2**20:.1f} MB; MIDI files over {limit} MB are refused"
 
 
-def _check_header(data: bytes) -> None:
-    """Refuse what mido would misread: wrong magic, short header, type 2, SMPTE time."""
+def _check_header(data: bytes) -> tuple[bytes, list[str]]:
+    """Refuse what mido would misread: wrong magic, short header, type 2, SMPTE time.
+
+    Returns the bytes for mido (alien chunks left out) and warnings.
+    """
     if not data:
         raise MidiFileError("the file is empty")
     if not data.startswith(b"MThd"):
@@ -159,29 +168,51 @@ def _check_header(data: bytes) -> None:
         )
     if division == 0:
         raise MidiFileError("the file has 0 ticks per beat")
-    _check_chunks(data, 8 + header_length, track_count)
+    return _check_chunks(data, 8 + header_length, track_count)
 
 
-def _check_chunks(data: bytes, offset: int, track_count: int) -> None:
-    """Walk the track chunks by their stated lengths, so a cut or mis-sized one is named."""
-    for track in range(1, track_count + 1):
+def _check_chunks(data: bytes, offset: int, track_count: int) -> tuple[bytes, list[str]]:
+    """Walk the chunks by their stated lengths, so a cut or mis-sized one is named.
+
+    Alien chunks (a printable name other than MTrk) are left out, as the standard says
+    readers must do; mido would refuse them.
+    """
+    kept = [data[:offset]]
+    aliens = []
+    track = 0
+    while track < track_count:
         if offset + 8 > len(data):
             raise MidiFileError(
                 f"the MIDI file is truncated: the header promises {track_count} tracks, "
-                f"it holds {track - 1}"
+                f"it holds {track}"
             )
         name, length = struct.unpack(">4sL", data[offset:offset + 8])
-        if name != b"MTrk":
+        is_track = name == b"MTrk"
+        if not is_track and not _CHUNK_NAME.fullmatch(name):
             raise MidiFileError(
-                f"the MIDI file is corrupt: track {track} starts with {name!r}, not b'MTrk' "
+                f"the MIDI file is corrupt: track {track + 1} starts with {name!r}, not b'MTrk' "
                 "(the length of the chunk before it is wrong)"
             )
-        if offset + 8 + length > len(data):
+        end = offset + 8 + length
+        if end > len(data):
+            chunk = f"track {track + 1}" if is_track else f"chunk {name!r}"
             raise MidiFileError(
-                f"the MIDI file is truncated: track {track} should have {length} bytes, "
+                f"the MIDI file is truncated: {chunk} should have {length} bytes, "
                 f"it has {len(data) - offset - 8}"
             )
-        offset += 8 + length
+        if is_track:
+            track += 1
+            if _HIGH_BYTE_RUN.search(data, offset + 8, end):
+                raise MidiFileError(
+                    f"the MIDI file is corrupt: track {track} holds more than "
+                    f"{MAX_HIGH_BYTE_RUN} bytes above 127 in a row"
+                )
+            kept.append(data[offset:end])
+        else:
+            aliens.append(name.decode("ascii"))
+        offset = end
+    warnings = [f"unknown chunks were ignored: {', '.join(aliens)}"] if aliens else []
+    return b"".join(kept), warnings
 
 
 def _parse(data: bytes) -> tuple[mido.MidiFile, list[str]]:
@@ -213,6 +244,11 @@ def _timeline(midi_file: mido.MidiFile) -> tuple[list[tuple[int, mido.Message]],
     for track_index, track in enumerate(midi_file.tracks):
         tick = 0
         for order, message in enumerate(track):
+            if message.time > MAX_DELTA_TICKS:
+                raise MidiFileError(
+                    f"the MIDI file is corrupt: track {track_index + 1} has a delta time over "
+                    f"{MAX_DELTA_TICKS:,} ticks, the most a MIDI file can hold"
+                )
             tick += message.time
             events.append((tick, track_index, order, message))
         last_tick = max(last_tick, tick)

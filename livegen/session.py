@@ -92,8 +92,17 @@ class EngineThread:
                 except queue.Empty:
                     pass
                 self.companion.tick(self.now())
+            self._drain()
         except Exception as error:  # reported by the session, which then stops cleanly
             self.on_error(error)
+
+    def _drain(self) -> None:
+        """On the way out, take what is still queued so the recording keeps every player note."""
+        try:
+            while True:
+                self._take(*self.inbox.get_nowait())
+        except queue.Empty:
+            pass
 
     def _take(self, at: float, message) -> None:
         if message.type in CLOCK_MESSAGES:

@@ -465,6 +465,17 @@ def _learner(path: Path, companion):
     return learned
 
 
+def _register_music_commands() -> None:
+    """``eval`` and ``show`` live in their own module; they import their heavy parts lazily."""
+    from livegen.cli_music import eval_command, show_command
+
+    cli.add_command(eval_command)
+    cli.add_command(show_command)
+
+
+_register_music_commands()
+
+
 def main() -> None:
     """Console entry point."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

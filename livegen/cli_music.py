@@ -49,11 +49,12 @@ def read_calls(folder: Path):
 @click.option("--max-calls", type=click.IntRange(1, 10_000), default=12, show_default=True)
 @click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.95, show_default=True)
 @click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95, show_default=True)
-@click.option("--baseline/--no-baseline", default=True, show_default=True,
-              help="Also measure the notebook's greedy 40-token re-prediction (slow).")
+@click.option("--baseline-keys", type=click.IntRange(0, 12), default=2, show_default=True,
+              help="Keys in which the notebook's greedy 40-token re-prediction is also measured "
+                   "(slow; 0: not at all).")
 @_reports_errors
 def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, temperature, top_p,
-                 baseline):
+                 baseline_keys):
     """Answer held-out calls in several keys and measure the answers against the real music."""
     from livegen import evaluate, preset as presets
 
@@ -64,7 +65,8 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
             f"preset {loaded.name!r} carries no {CALLS_FOLDER}/ folder: give held-out pieces with "
             "--calls FOLDER (files the preset was not trained on)")
     config = evaluate.EvalConfig(keys=keys, seeds=seeds, max_calls=max_calls,
-                                 temperature=temperature, top_p=top_p, baseline=baseline)
+                                 temperature=temperature, top_p=top_p,
+                                 baseline_keys=min(baseline_keys, keys))
     result = evaluate.evaluate(loaded, read_calls(folder), config)
     click.echo(f"preset {loaded.name!r}, calls from {folder}")
     click.echo(evaluate.format_table(result))

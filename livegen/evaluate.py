@@ -64,12 +64,13 @@ class EvalConfig:
     top_p: float = 0.95
     max_calls: int = 12
     greedy_window: int = 40
-    baseline: bool = True
+    baseline_keys: int = 2  # the greedy baseline costs ~40 steps a token: fewer keys (0: none)
 
     def __post_init__(self) -> None:
         for name, lowest, highest in (("call_bars", 1, 16), ("answer_bars", 1, 64),
                                       ("keys", 1, len(KEY_SHIFTS)), ("seeds", 1, 100),
-                                      ("max_calls", 1, 10_000), ("greedy_window", 1, 10_000)):
+                                      ("max_calls", 1, 10_000), ("greedy_window", 1, 10_000),
+                                      ("baseline_keys", 0, len(KEY_SHIFTS))):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
                 raise EvaluationError(f"{name} must be between {lowest} and {highest}, got {value!r}")
@@ -313,36 +314,16 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
         novelty_index = reference_index(
             (canonical(piece.notes)[0] if canonical_mode else list(piece.notes), piece.meter)
             for _, piece in training_pieces)
-    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p)
-    systems = SYSTEMS if config.baseline else ("model", "real")
+    systems = SYSTEMS if config.baseline_keys else ("model", "real")
     samples: dict[str, list[dict]] = {system: [] for system in systems}
     example = None
     for number, original in enumerate(cut):
-        for shift in KEY_SHIFTS[:config.keys]:
-            call = original.transposed(shift)
-            key = estimate_key(call.notes)
-            if novelty_index is not None:
-                reference, frame_shift = novelty_index, key.to_canonical() if canonical_mode else 0
-            else:
-                reference = reference_index([(call.piece_notes, call.meter)])
-                frame_shift = 0
-
-            def measure(system, answer, last_bar):
-                samples[system].append(answer_metrics(
-                    answer, last_bar - config.answer_bars + 1, call, key, config.answer_bars,
-                    reference, frame_shift))
-
-            measure("real", call.continuation, call.start_bar + config.answer_bars - 1)
-            for seed in range(config.seeds):
-                answer = continue_notes(model, preset.key_mode, list(call.notes), call.meter,
-                                        config.answer_bars, Sampler(sampling, seed=seed))
-                measure("model", answer.notes, answer.last_bar)
-                if example is None:
-                    example = _example(call, answer.notes, key)
-            if config.baseline:
-                measure("greedy40", *continue_windowed(model, preset.key_mode, list(call.notes),
-                                                       call.meter, config.answer_bars,
-                                                       config.greedy_window))
+        for key_number, shift in enumerate(KEY_SHIFTS[:config.keys]):
+            answered = _answer_in_key(model, preset.key_mode, original.transposed(shift),
+                                      key_number < config.baseline_keys, novelty_index, config)
+            for system, rows in answered["metrics"].items():
+                samples[system].extend(rows)
+            example = example or answered["example"]
         if progress is not None:
             progress(number + 1, len(cut))
     summary = {system: _summarise(rows) for system, rows in samples.items()}
@@ -352,6 +333,7 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
         "key_shifts": list(KEY_SHIFTS[:config.keys]),
         "seeds": config.seeds,
         "answers": len(samples["model"]),
+        "baseline_answers": len(samples.get("greedy40", [])),
         "sampling": {"temperature": config.temperature, "top_p": config.top_p},
         "call_bars": config.call_bars,
         "answer_bars": config.answer_bars,
@@ -362,6 +344,32 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
     result["targets"] = targets(summary["model"])
     result["example"] = example
     return result
+
+
+def _answer_in_key(model: StepModel, key_mode: str, call: Call, with_baseline: bool,
+                   novelty_index: dict | None, config: EvalConfig) -> dict:
+    """Answers to one call in one key (every seed, and the greedy baseline), measured."""
+    key = estimate_key(call.notes)
+    if novelty_index is not None:
+        reference, frame_shift = novelty_index, key.to_canonical() if key_mode == "canonical" else 0
+    else:
+        reference, frame_shift = reference_index([(call.piece_notes, call.meter)]), 0
+
+    def measure(answer, last_bar):
+        return answer_metrics(answer, last_bar - config.answer_bars + 1, call, key,
+                              config.answer_bars, reference, frame_shift)
+
+    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p)
+    answers = [continue_notes(model, key_mode, list(call.notes), call.meter, config.answer_bars,
+                              Sampler(sampling, seed=seed)) for seed in range(config.seeds)]
+    metrics = {
+        "real": [measure(call.continuation, call.start_bar + config.answer_bars - 1)],
+        "model": [measure(answer.notes, answer.last_bar) for answer in answers],
+    }
+    if with_baseline:
+        metrics["greedy40"] = [measure(*continue_windowed(
+            model, key_mode, list(call.notes), call.meter, config.answer_bars, config.greedy_window))]
+    return {"metrics": metrics, "example": _example(call, answers[0].notes, key)}
 
 
 def _summarise(rows: list[dict]) -> dict:
@@ -379,6 +387,7 @@ def _example(call: Call, answer, key: Key) -> dict:
         "name": call.name,
         "key": str(key),
         "bar_ticks": call.meter.bar_ticks(0),
+        "answer_start": call.meter.bar_start(call.start_bar),
         "call": [[note.onset, note.pitch, note.velocity, note.duration] for note in call.notes],
         "answer": [[note.onset, note.pitch, note.velocity, note.duration] for note in answer],
         "real": [[note.onset, note.pitch, note.velocity, note.duration] for note in call.continuation],
@@ -434,7 +443,9 @@ def format_table(result: dict) -> str:
         f"(shifts {', '.join(f'{shift:+d}' for shift in result['key_shifts'])} semitones) x "
         f"{result['seeds']} seeds = {result['answers']} answers of {result['answer_bars']} bars to "
         f"{result['call_bars']}-bar calls; temperature {result['sampling']['temperature']}, "
-        f"top-p {result['sampling']['top_p']}. Novelty against {result['novelty_reference']}.",
+        f"top-p {result['sampling']['top_p']}. Novelty against {result['novelty_reference']}."
+        + (f" The greedy baseline (deterministic) answers each call in the first "
+           f"{result['baseline_answers'] // len(result['calls'])} keys." if result["baseline_answers"] else ""),
         "",
         "| metric | " + " | ".join(SYSTEM_TITLES[system] for system in systems) + " |",
         "|---|" + "---:|" * len(systems),

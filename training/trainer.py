@@ -64,6 +64,8 @@ _INTEGER_RANGES = {
     "patience": (0, 10_000, " epochs"),
     "seed": (0, 2**32 - 1, ""),
 }
+# Settings a resumed run may change: how long to go on, not what is trained.
+RESUMABLE_CHANGES = ("epochs", "max_minutes")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class TrainConfig:
     local GPU, ``batch`` split across them) or ``"multi-worker"``
     (``MultiWorkerMirroredStrategy``: the cluster described by the ``TF_CONFIG`` environment
     variable, one process per machine).
+
+    ``max_minutes`` caps the fitting time (all runs of a resumed fit together; 0: no cap): no
+    epoch starts that would be expected to end after it. The best epoch's weights are kept.
     """
 
     epochs: int = 30
@@ -91,6 +96,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     seed: int = 0
     strategy: str = "default"
+    max_minutes: float = 0.0
 
     def __post_init__(self) -> None:
         for name, (lowest, highest, unit) in _INTEGER_RANGES.items():
@@ -110,6 +116,11 @@ class TrainConfig:
             raise TrainingError(f"canonical_key must be true or false, got {self.canonical_key!r}")
         if self.strategy not in STRATEGIES:
             raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float)) \
+                or not 0 <= self.max_minutes <= 100_000:
+            raise TrainingError(
+                f"max_minutes must be between 0 (no time limit) and 100000, got {self.max_minutes!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -239,7 +250,8 @@ def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
                 shutil.rmtree(work)
             model, progress = new_model(config), Progress()
     stopping = _ResumableEarlyStopping(config.patience, progress)
-    callbacks = [stopping, _Checkpoint(work, config, data.hash, progress, stopping, log)]
+    callbacks = [_FitClock(progress), stopping, _TimeLimit(config.max_minutes, progress, log),
+                 _Checkpoint(work, config, data.hash, progress, stopping, log)]
     epochs = progress.epoch if progress.stopped else config.epochs
     try:
         model.fit(
@@ -294,6 +306,57 @@ class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         self.best_weights = self.progress.best_weights
 
 
+class _FitClock(keras.callbacks.Callback):
+    """Adds the fit's working time to ``progress.seconds``, batch by batch.
+
+    A gap longer than ``STALL_SECONDS`` between two batches counts as ``STALL_SECONDS``: the
+    process was paused (SIGSTOP, a suspended laptop), and a pause must not eat a time limit.
+    It must come first in the callback list, so the others see the time up to their call.
+    """
+
+    STALL_SECONDS = 120.0
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+        self.last = 0.0
+
+    def _tick(self, step_or_epoch=None, logs=None) -> None:
+        now = time.perf_counter()
+        self.progress.seconds += min(now - self.last, self.STALL_SECONDS)
+        self.last = now
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.last = time.perf_counter()
+
+    on_train_batch_end = on_test_batch_end = on_epoch_end = _tick
+
+
+class _TimeLimit(keras.callbacks.Callback):
+    """Stops the fit before an epoch that would be expected to end after ``max_minutes``.
+
+    It reads the fitting time of this and earlier runs from ``progress.seconds`` (kept by
+    ``_FitClock``), so a resumed fit keeps the same budget; it must come before the checkpoint,
+    which records the verdict.
+    """
+
+    def __init__(self, max_minutes: float, progress: Progress, log) -> None:
+        super().__init__()
+        self.limit_seconds = 60.0 * max_minutes
+        self.progress, self.log = progress, log
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        self.log(f"epoch {epoch + 1}: loss {logs['loss']:.4f}, validation loss {logs['val_loss']:.4f}")
+        if not self.limit_seconds:
+            return
+        spent = self.progress.seconds
+        per_epoch = spent / (epoch + 1)
+        if spent + per_epoch > self.limit_seconds:
+            self.log(f"stopping after epoch {epoch + 1}: {spent / 60:.1f} minutes spent, another "
+                     f"epoch would pass the {self.limit_seconds / 60:g}-minute limit")
+            self.model.stop_training = True
+
+
 class _Checkpoint(keras.callbacks.Callback):
     """After each epoch: record progress and save model, best weights and state into ``work``.
 
@@ -305,15 +368,10 @@ class _Checkpoint(keras.callbacks.Callback):
         super().__init__()
         self.work, self.config, self.data_hash, self.log = work, config, data_hash, log
         self.progress, self.stopping = progress, stopping
-        self.epoch_started = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None) -> None:
-        self.epoch_started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         progress = self.progress
         progress.epoch = epoch + 1
-        progress.seconds += time.perf_counter() - self.epoch_started
         progress.history["loss"].append(float(logs["loss"]))
         progress.history["val_loss"].append(float(logs["val_loss"]))
         stopping = self.stopping
@@ -353,7 +411,7 @@ def load_checkpoint(work: Path, config: TrainConfig, data_hash: str) -> tuple[ke
         raise TrainingError(f"nothing to resume: no readable checkpoint in {work} ({error})") from error
     changed = [
         name for name, value in dataclasses.asdict(config).items()
-        if name != "epochs" and state["config"].get(name) != value
+        if name not in RESUMABLE_CHANGES and state["config"].get(name) != value
     ]
     if changed:
         earlier = ", ".join(f"{name}={state['config'].get(name)!r}" for name in changed)

@@ -1,0 +1,125 @@
+"""Bundled presets load and answer like music; ``livegen eval`` and ``livegen show`` work."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from livegen import codec, preset
+from livegen.cli_music import eval_command, show_command
+from livegen.evaluate import METRICS, SYSTEMS, EvalConfig, cut_calls, evaluate
+from livegen.generate import continue_notes
+from livegen.key import Key, in_scale_ratio
+from livegen.midifile import Piece, read_midi, write_midi
+from livegen.runtime import StepModel
+from livegen.sampling import Sampler, SamplingConfig
+from tests.helpers import phrase, random_weights
+
+# (tonic pitch, minor): E major, F minor, B-flat major: keys off the canonical C major / A minor.
+CALL_KEYS = ((64, False), (65, True), (70, False))
+SEEDS = (0, 1)
+BARS = 4
+MIN_NOTES = 8  # per 4 bars: a working preset plays, it does not doodle one note a bar
+MIN_IN_SCALE = 0.8  # random weights land near 0.6 (7 or 8 of 12 pitch classes), see below
+
+
+def answer_in_scale(weights, key_mode: str) -> tuple[float, int]:
+    """Mean in-scale share and fewest notes of 4-bar answers to calls in three keys and two seeds."""
+    model = StepModel(weights)
+    shares, counts = [], []
+    for tonic, minor in CALL_KEYS:
+        call = phrase(tonic_pitch=tonic, minor=minor, bars=2)
+        key = Key(tonic % 12, "minor" if minor else "major")
+        for seed in SEEDS:
+            answer = continue_notes(model, key_mode, call, codec.Meter(), BARS,
+                                    Sampler(SamplingConfig(temperature=0.95, top_p=0.95), seed=seed))
+            shares.append(in_scale_ratio(key, answer.notes))
+            counts.append(len(answer.notes))
+    return float(np.mean(shares)), min(counts)
+
+
+def test_every_bundled_preset_loads_and_answers_in_the_calls_key():
+    directories = preset.list_presets()
+    assert "chorale" in {directory.name for directory in directories}
+    for directory in directories:
+        loaded = preset.load(str(directory))
+        assert loaded.key_mode == "canonical", directory.name
+        assert (directory / "README.md").is_file() and (directory / "loss.png").is_file()
+        in_scale, fewest_notes = answer_in_scale(loaded.weights, loaded.key_mode)
+        assert fewest_notes >= MIN_NOTES, f"{directory.name}: a {BARS}-bar answer held {fewest_notes} notes"
+        assert in_scale >= MIN_IN_SCALE, f"{directory.name}: {in_scale:.2f} of note time in the call's scale"
+
+
+def test_the_in_scale_threshold_rejects_random_weights():
+    in_scale, _ = answer_in_scale(random_weights(hidden=64, seed=3), "canonical")
+    assert in_scale < MIN_IN_SCALE
+
+
+@pytest.fixture
+def tiny_preset(tmp_path):
+    config = {"name": "tiny", "description": "random weights", "vocabulary": codec.vocabulary_spec(),
+              "ticks_per_beat": codec.TICKS_PER_BEAT,
+              "model": {"embedding": 8, "hidden": 16, "layers": 2}, "key_mode": "canonical"}
+    return preset.write(tmp_path / "tiny", config, random_weights(), {})
+
+
+@pytest.fixture
+def calls_folder(tmp_path):
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for number, (tonic, minor) in enumerate(CALL_KEYS):
+        write_midi(folder / f"tune{number}.mid", [("tune", phrase(tonic, minor, bars=12), 0)],
+                   codec.Meter(), 100.0)
+    return folder
+
+
+def test_eval_command_runs_on_a_tiny_preset_and_reports_every_metric(tiny_preset, calls_folder, tmp_path):
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(eval_command, ["--preset", str(tiny_preset), "--calls", str(calls_folder),
+                                               "--json", str(out), "--keys", "2", "--seeds", "1"])
+    assert result.exit_code == 0, result.output
+    assert "key correlation" in result.output
+    report = json.loads(out.read_text())
+    assert report["answers"] == 3 * 2
+    assert set(report["systems"]) == set(SYSTEMS)
+    for system in SYSTEMS:
+        assert set(METRICS) <= set(report["systems"][system])
+    assert report["systems"]["real"]["density_ratio"] == pytest.approx(1.0)
+    assert report["novelty_reference"] == "the held-out piece only"
+    assert {check["target"] for check in report["targets"]} and report["loss"]["model"] > 0
+
+
+def test_eval_command_without_calls_names_the_option(tiny_preset):
+    result = CliRunner().invoke(eval_command, ["--preset", str(tiny_preset)])
+    assert result.exit_code == 1
+    assert "--calls FOLDER" in result.output
+
+
+def test_an_answer_that_repeats_the_call_and_the_training_data_is_caught():
+    tune = phrase(64, bars=12)
+    piece = Piece(tuple(tune), codec.Meter(), 100.0)
+
+    class Parrot:
+        name, key_mode, config = "parrot", "as-is", {}
+        weights = random_weights()
+
+    result = evaluate(Parrot(), [("tune", piece)], EvalConfig(keys=1, seeds=1, baseline_keys=0),
+                      training_pieces=[("tune", piece)])
+    real = result["systems"]["real"]
+    # The real continuation is the training piece itself, and the tune repeats its call.
+    assert real["copied_bars"] == 8
+    assert real["echo"] >= 8
+    assert result["loss"]["markov3"] is not None
+    assert len(cut_calls([("tune", piece)])) == 1
+
+
+def test_show_command_writes_a_png(tmp_path):
+    midi = tmp_path / "session.mid"
+    write_midi(midi, [("call", phrase(bars=2), 0), ("answer", phrase(67, bars=2, start=96), 1)],
+               codec.Meter(), 100.0)
+    out = tmp_path / "roll.png"
+    result = CliRunner().invoke(show_command, [str(midi), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert len(read_midi(midi).notes) == 2 * len(phrase(bars=2))

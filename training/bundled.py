@@ -1,0 +1,228 @@
+"""Train a bundled preset reproducibly from music21's own corpus: ``python -m training.bundled NAME``.
+
+Each style names its corpus pieces, how they are exported and how the model is sized. The
+pieces go through :func:`training.midi_folder.piece_from_score` (pickups kept off the beat) into
+one ``.mid`` per piece in a work folder outside the repository (reused when complete), then
+:func:`training.trainer.train` fits the preset into ``presets/NAME`` with a fixed seed, its log
+appended to ``presets/NAME.log``. After training the model card gains the evaluation
+(:mod:`training.card`). An interrupted run continues with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+import click
+
+from training.trainer import TrainConfig
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+PRESETS = REPOSITORY / "presets"
+EXPORT_MARKER = "export.json"
+EXPORT_VERSION = 1  # bump when exporting changes, so old work folders are rebuilt
+
+
+@dataclass(frozen=True)
+class Style:
+    """A bundled preset: which corpus pieces it learns from, and how it is trained."""
+
+    name: str
+    description: str
+    corpus: str  # the corpus folders, in words, for the model card
+    pieces: Callable[[], Iterator[tuple[str, Callable]]]  # (piece name, score loader)
+    max_pieces: int
+    config: TrainConfig
+
+
+def corpus_dir() -> Path:
+    """music21's bundled corpus folder."""
+    from music21 import corpus
+
+    return Path(corpus.__file__).resolve().parent
+
+
+def _parse(path: Path):
+    from music21 import converter
+
+    return converter.parse(str(path), forceSource=True, storePickle=False)
+
+
+def _file_pieces(paths) -> Iterator[tuple[str, Callable]]:
+    """One piece per file."""
+    for path in paths:
+        yield path.stem, lambda path=path: _parse(path)
+
+
+def _opus_pieces(paths) -> Iterator[tuple[str, Callable]]:
+    """Every tune of every file: an ABC collection (an Opus) is split into its scores."""
+    from music21 import stream
+
+    for path in paths:
+        try:
+            parsed = _parse(path)
+        except Exception as error:  # a broken collection is skipped with its reason, never fatal
+            yield path.stem, lambda error=error: _raise(error)
+            continue
+        scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
+        for index, score in enumerate(scores):
+            yield f"{path.stem}-{index:04d}", lambda score=score: score
+
+
+def _raise(error: Exception):
+    raise error
+
+
+def chorale_pieces() -> Iterator[tuple[str, Callable]]:
+    """Bach's chorales: the ``bach`` folder less its one prelude (BWV 846) and kern duplicates."""
+    folder = corpus_dir() / "bach"
+    files = sorted(path for path in folder.iterdir() if path.suffix in {".mxl", ".xml", ".krn"})
+    stems = {path.stem for path in files if path.suffix != ".krn"}
+    chosen = [path for path in files
+              if path.stem != "bwv846" and not (path.suffix == ".krn" and path.stem in stems)]
+    return _file_pieces(chosen)
+
+
+def folk_pieces() -> Iterator[tuple[str, Callable]]:
+    """O'Neill's Music of Ireland (1850) and Ryan's Mammoth Collection (1883), tune by tune.
+
+    The Essen collection is left out: its licence allows non-commercial use only.
+    """
+    root = corpus_dir()
+    collections = [sorted((root / "oneills1850").glob("*.abc")),
+                   sorted((root / "ryansMammoth").glob("*.abc"))]
+    return _opus_pieces([path for paths in collections for path in paths])
+
+
+def renaissance_pieces() -> Iterator[tuple[str, Callable]]:
+    """Monteverdi's madrigals (books 3-5), then every fourth Palestrina mass movement."""
+    root = corpus_dir()
+    madrigals = sorted((root / "monteverdi").glob("*.mxl"))
+    masses = sorted((root / "palestrina").glob("*.krn"))[::4]
+    return _file_pieces(madrigals + masses)
+
+
+# Sized so each fit takes about 25 minutes on a shared two-core machine (H=256 L=2 E=64 runs
+# ~10k targets/s there when idle); early stopping usually ends it sooner.
+_BASE = TrainConfig(epochs=200, embedding=64, hidden=256, layers=2, dropout=0.2, seq_len=256,
+                    batch=32, patience=4, learning_rate=2e-3, seed=0, max_minutes=25.0)
+
+STYLES = {
+    style.name: style for style in (
+        Style("chorale", "Four-part chorales of J. S. Bach", "music21 corpus `bach/` (chorales)",
+              chorale_pieces, 500, _BASE),
+        Style("folk", "Folk tunes: O'Neill's Music of Ireland (1850) and Ryan's Mammoth Collection (1883)",
+              "music21 corpus `oneills1850/` (ABC collections, split into tunes) and `ryansMammoth/`",
+              folk_pieces, 4000, _BASE),
+        Style("renaissance", "Renaissance polyphony: Monteverdi madrigals and Palestrina masses",
+              "music21 corpus `monteverdi/` (madrigals) and `palestrina/` (every fourth mass movement)",
+              renaissance_pieces, 400, _BASE),
+    )
+}
+
+
+def cache_root() -> Path:
+    """Where exported pieces are kept: ``$XDG_CACHE_HOME/livegen/bundled`` (``~/.cache`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "livegen" / "bundled"
+
+
+def export_pieces(style: Style, folder: Path, limit: int | None, log) -> dict:
+    """Write the style's pieces as ``.mid`` files into ``folder``; reuse a complete earlier export."""
+    from livegen.midifile import write_midi
+    from training.midi_folder import piece_from_score
+
+    marker = folder / EXPORT_MARKER
+    wanted = style.max_pieces if limit is None else min(limit, style.max_pieces)
+    if marker.is_file():
+        summary = json.loads(marker.read_text(encoding="utf-8"))
+        if summary.get("version") == EXPORT_VERSION and summary.get("wanted") == wanted:
+            log(f"reusing the export in {folder}: {summary['written']} pieces")
+            return summary
+    folder.mkdir(parents=True, exist_ok=True)
+    written, skipped = [], []
+    started = time.perf_counter()
+    for name, load in style.pieces():
+        if len(written) >= wanted:
+            break
+        target = folder / f"{name}.mid"
+        try:
+            if not target.is_file():
+                piece = piece_from_score(load())
+                if not piece.notes:
+                    raise ValueError("it holds no notes")
+                write_midi(target, [(name, piece.notes, 0)], piece.meter, piece.tempo_bpm)
+        except Exception as error:  # a piece music21 cannot read is skipped with its reason
+            skipped.append({"piece": name, "reason": f"{type(error).__name__}: {error}"})
+            continue
+        written.append(name)
+        if len(written) % 100 == 0:
+            log(f"exported {len(written)} pieces ({time.perf_counter() - started:.0f} s)")
+    summary = {"version": EXPORT_VERSION, "wanted": wanted, "written": len(written),
+               "pieces": written, "skipped": skipped}
+    marker.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    log(f"exported {len(written)} pieces to {folder} in {time.perf_counter() - started:.0f} s; "
+        f"skipped {len(skipped)}")
+    return summary
+
+
+def file_logger(path: Path) -> Callable[[str], None]:
+    """A log function that prints and appends time-stamped lines to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(message: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(path, "a", encoding="utf-8") as handle:
+            for line in str(message).splitlines() or [""]:
+                handle.write(f"{stamp} {line}\n")
+        print(message, flush=True)
+
+    return log
+
+
+def build(name: str, resume: bool = False, limit: int | None = None, out: Path | None = None,
+          epochs: int | None = None, card_only: bool = False, max_minutes: float | None = None) -> Path:
+    """Export, train and describe one bundled preset; returns its directory."""
+    style = STYLES[name]
+    out = Path(out) if out is not None else PRESETS / name
+    folder = cache_root() / (name if limit is None else f"{name}-first{limit}")
+    log = file_logger(out.parent / f"{out.name}.log")
+    config = style.config
+    if epochs is not None:
+        config = replace(config, epochs=epochs)
+    if max_minutes is not None:
+        config = replace(config, max_minutes=max_minutes)
+    if not card_only:
+        log(f"== {name}: {style.description}; resume={resume}, limit={limit}")
+        export_pieces(style, folder, limit, log)
+        from training.trainer import train
+
+        train(folder, out, config, resume=resume, log=log)
+    from training import card  # imported late: a long fit picks up its newest version
+
+    card.complete_card(style, folder, out, config, log)
+    return out
+
+
+@click.command()
+@click.argument("name", type=click.Choice(sorted(STYLES)))
+@click.option("--resume", is_flag=True, help="Continue an interrupted fit from its checkpoint.")
+@click.option("--limit", type=click.IntRange(2), help="Smoke test: only the first N pieces.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Preset directory (default presets/NAME).")
+@click.option("--epochs", type=click.IntRange(1), help="Override the epoch cap (smoke tests).")
+@click.option("--max-minutes", type=click.FloatRange(0, 100_000),
+              help="Override the fitting-time cap (a resumed fit may change it; 0: none).")
+@click.option("--card-only", is_flag=True, help="Only (re)write the model card of a trained preset.")
+def main(name, resume, limit, out, epochs, max_minutes, card_only) -> None:
+    """Train the bundled preset NAME from music21's corpus, reproducibly."""
+    build(name, resume, limit, out, epochs, card_only, max_minutes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""A bundled preset's full model card: source and licence, evaluation, a sample answer, how it plays.
+
+Run after training (``python -m training.bundled NAME --card-only`` redoes it): it recovers the
+trainer's validation files (same split, same seed), ships some of them in the preset's
+``calls/`` folder so ``livegen eval --preset NAME`` can be rerun anywhere, evaluates the preset
+on them against its training pieces, draws and renders a sample answer, and rewrites
+``README.md`` as the trainer's card plus these sections.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from livegen import codec, preset
+from livegen.cli_music import CALLS_FOLDER, read_calls
+from livegen.evaluate import EvalConfig, evaluate, format_table
+from livegen.midifile import write_midi
+from livegen.pianoroll import draw
+
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+PARITY_TOLERANCE = 1e-3  # max |logit difference| float16 weights may cost against Keras
+KERAS_PARITY = 1e-4  # what tests/test_parity.py proves for the float32 numpy runtime
+PARITY_TOKENS = 600
+SHIPPED_CALLS = 24  # held-out pieces copied into the preset: enough for 12 usable calls
+SAMPLE_TEMPO_BPM = 90.0
+LICENCE_WORDS = (
+    "The music is public domain (its composers died centuries ago, or the tunes are traditional "
+    "and were printed in the 19th century). The encodings come from music21's corpus, whose "
+    "`corpus/license.txt` says that they are \"distributed with the permission of the encoders "
+    "(and, where needed, the composers or arrangers) and where permitted under United States "
+    "copyright law\", that \"some encodings included in the corpus may not be used for commercial "
+    "uses or have other restrictions\" (see the licences embedded in individual compositions or "
+    "directories), and that, to the best of its authors' knowledge, each piece \"is either out of "
+    "copyright in the United States or is licensed for use, though there may be restrictions on "
+    "commercial use\". None of the folders used here carries a licence file of its own (the Essen "
+    "collection, whose licence allows only non-commercial use, is not used). This preset holds "
+    "model weights learned from those encodings, not the encodings; the few held-out pieces in "
+    "`calls/` are MIDI renderings of corpus pieces, under the same terms."
+)
+
+
+def complete_card(style, folder: Path, out: Path, config, log) -> Path:
+    """Evaluate the trained preset in ``out`` and rewrite its README with everything above."""
+    from training.dataset import split_by_file
+    from training.midi_folder import ingest
+    from training.trainer import model_card
+
+    folder, out = Path(folder), Path(out)
+    report = ingest(folder, progress=False)
+    training_pieces, validation_pieces = split_by_file(report.pieces, config.val_split, config.seed)
+    _ship_calls(validation_pieces, out / CALLS_FOLDER)
+    storage = compact_weights(out, [piece for _, piece in validation_pieces[:3]], log)
+    loaded = preset.load(str(out))
+    log(f"evaluating {out.name} on held-out calls in many keys")
+    result = evaluate(loaded, read_calls(out / CALLS_FOLDER), EvalConfig(),
+                      training_pieces=[(str(path), piece) for path, piece in training_pieces],
+                      progress=lambda done, total: log(f"  call {done}/{total} answered"))
+    (out / "eval.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    sample = _write_sample(result["example"], out)
+    audio = render_check(out / "sample.mid")
+    export = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+    readme = model_card(loaded.config) + _sections(style, loaded.config, export, result, sample, audio,
+                                                   storage)
+    (out / "README.md").write_text(readme, encoding="utf-8")
+    log(format_table(result))
+    log(f"model card written to {out / 'README.md'}")
+    return out
+
+
+def compact_weights(out: Path, pieces, log) -> dict:
+    """Store ``weights.npz`` as float16 when that moves no logit by more than the tolerance.
+
+    The numpy runtime with float32 weights matches Keras within ``KERAS_PARITY``; float16 weights
+    are kept only if they stay within ``PARITY_TOLERANCE - KERAS_PARITY`` of it on held-out music.
+    """
+    import numpy as np
+
+    from livegen.evaluate import canonical
+    from livegen.runtime import StepModel
+
+    loaded = preset.load(str(out))
+    stored = np.load(out / preset.WEIGHTS_NAME, allow_pickle=False)
+    if all(stored[name].dtype == np.float16 for name in stored.files):
+        return {"dtype": "float16", "max_logit_difference": None}
+    halved = {name: array.astype(np.float16) for name, array in loaded.weights.items()}
+    full, half = StepModel(loaded.weights), StepModel({name: array.astype(np.float32)
+                                                       for name, array in halved.items()})
+    worst = 0.0
+    for piece in pieces:
+        tokens = codec.encode(canonical(piece.notes)[0], piece.meter)[:PARITY_TOKENS]
+        full_state, half_state = full.initial_state(), half.initial_state()
+        for token in tokens:
+            expected = full.step(token, full_state).copy()
+            worst = max(worst, float(np.abs(half.step(token, half_state) - expected).max()))
+    if worst + KERAS_PARITY > PARITY_TOLERANCE:
+        log(f"weights stay float32: float16 would move logits by up to {worst:.2g}")
+        return {"dtype": "float32", "max_logit_difference": worst}
+    temporary = out / f".{preset.WEIGHTS_NAME}.tmp"
+    with open(temporary, "wb") as handle:
+        np.savez(handle, **halved)
+    temporary.replace(out / preset.WEIGHTS_NAME)
+    preset.load(str(out))
+    log(f"weights stored as float16: logits move by at most {worst:.2g}")
+    return {"dtype": "float16", "max_logit_difference": worst}
+
+
+def _ship_calls(validation_pieces, calls_dir: Path) -> None:
+    """Copy the first validation files (by name) into the preset, for ``livegen eval``."""
+    shutil.rmtree(calls_dir, ignore_errors=True)
+    calls_dir.mkdir(parents=True)
+    for path in sorted({Path(path) for path, _ in validation_pieces}, key=lambda path: path.name)[:SHIPPED_CALLS]:
+        shutil.copyfile(path, calls_dir / path.name)
+
+
+def _notes(rows) -> list[codec.Note]:
+    return [codec.Note(*row) for row in rows]
+
+
+def _write_sample(example: dict, out: Path) -> dict:
+    """``sample.mid`` (call, answer) and ``roll.png`` (call, answer, real continuation)."""
+    call, answer, real = _notes(example["call"]), _notes(example["answer"]), _notes(example["real"])
+    meter = codec.Meter(((0, example["bar_ticks"]),))
+    write_midi(out / "sample.mid", [("call", call, 0), ("answer", answer, 1)], meter, SAMPLE_TEMPO_BPM)
+    answer_start = example["answer_start"]
+    answer_end = max(note.onset for note in real + answer) // example["bar_ticks"] * example["bar_ticks"]
+    answer_end += example["bar_ticks"]
+    # The real continuation is drawn after the answer, shifted to start where the answer ends.
+    shifted_real = [codec.Note(note.onset - answer_start + answer_end, note.pitch, note.velocity,
+                               note.duration) for note in real]
+    picture = draw([("call", call), ("this preset's answer", answer),
+                    ("real continuation (drawn after the answer)", shifted_real)], meter,
+                   title=f"{example['name']} in {example['key']}: call, this preset's answer, "
+                         "then the real continuation",
+                   marks=[(answer_start, "answer"), (answer_end, "real continuation")])
+    (out / "roll.png").write_bytes(picture)
+    return {"name": example["name"], "key": example["key"], "call_notes": len(call),
+            "answer_notes": len(answer)}
+
+
+def render_check(midi_path: Path) -> dict | None:
+    """Render with FluidSynth and measure with sox: ``{"seconds", "rms", "peak"}``, or None
+    where either program or the General MIDI soundfont is missing."""
+    if not (shutil.which("fluidsynth") and shutil.which("sox") and SOUNDFONT.is_file()):
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        wav = Path(scratch) / "sample.wav"
+        subprocess.run(["fluidsynth", "-ni", "-F", str(wav), "-r", "44100", str(SOUNDFONT),
+                        str(midi_path)], check=True, capture_output=True, timeout=120)
+        stat = subprocess.run(["sox", str(wav), "-n", "stat"], capture_output=True, text=True,
+                              timeout=60).stderr
+    values = dict(re.findall(r"^(.+?):\s+(-?[\d.]+)\s*$", stat, flags=re.MULTILINE))
+    return {"seconds": float(values["Length (seconds)"]), "rms": float(values["RMS     amplitude"]),
+            "peak": float(values["Maximum amplitude"])}
+
+
+def _sections(style, config: dict, export: dict, result: dict, sample: dict, audio,
+              storage: dict) -> str:
+    data, training = config["data"], config["training"]
+    skipped = "".join(f"\n- `{entry['piece']}`: {entry['reason']}" for entry in export["skipped"][:20])
+    if len(export["skipped"]) > 20:
+        skipped += f"\n- ... and {len(export['skipped']) - 20} more (see `{style.name}.log`)"
+    return f"""
+## Source and licence
+
+{style.description}: {style.corpus}, from the music21 package's own corpus (no download).
+`python -m training.bundled {style.name}` exported {export['written']} pieces to MIDI through
+`piece_from_score` (pickups kept off the beat), {len(export['skipped'])} could not be read by
+music21{':' if skipped else '.'}{skipped}
+
+The trainer used {data['files_used']} files and held out {training['val_split']:.0%} of them for
+validation (split by file, seed {training['seed']}); fitting took {training['seconds'] / 60:.1f} minutes
+({training['epochs_run']} epochs, the best kept) on a shared two-core CPU.
+{_storage_words(storage)}
+
+{LICENCE_WORDS}
+
+## Evaluation: answers to held-out calls in many keys
+
+`livegen eval --preset {style.name}` reruns this from the held-out pieces shipped in `calls/`
+(without the training data, the Markov baseline and novelty fall back as it says).
+
+{format_table(result)}
+
+The notebook baseline is the original notebook's way of playing: the likeliest token after the
+last 40 tokens, re-predicted from a fresh state at every step, with this preset's weights.
+
+## A sample answer
+
+![piano roll of a sample answer](roll.png)
+
+`sample.mid`: the call from `{sample['name']}` ({sample['call_notes']} notes, in {sample['key']})
+and this preset's 8-bar answer ({sample['answer_notes']} notes), temperature 0.95, top-p 0.95,
+seed 0. The roll shows the real continuation after it, for comparison.
+
+## How it plays
+
+{how_it_plays(result, audio)}
+"""
+
+
+def _storage_words(storage: dict) -> str:
+    if storage["max_logit_difference"] is None:
+        return "`weights.npz` holds float16 arrays (the runtime computes in float32)."
+    return (f"`weights.npz` holds {storage['dtype']} arrays: float16 weights move the logits of "
+            f"held-out music by up to {storage['max_logit_difference']:.2g} against float32 "
+            f"(kept only if within {PARITY_TOLERANCE - KERAS_PARITY:g}).")
+
+
+def how_it_plays(result: dict, audio) -> str:
+    """A plain account of the measured answers, the targets missed, and the rendering check."""
+    model, real = result["systems"]["model"], result["systems"]["real"]
+    greedy = result["systems"].get("greedy40")
+    sentences = [
+        f"Its answers play {model['notes_per_bar']:.1f} notes a bar where the real continuations "
+        f"have {real['notes_per_bar']:.1f}, with {model['polyphony']:.1f} notes sounding at once "
+        f"on average (real: {real['polyphony']:.1f}).",
+        f"They keep the call's key: {model['in_scale']:.0%} of their note time is in its scale "
+        f"(real: {real['in_scale']:.0%}) and their pitch profile correlates {model['key_correlation']:.2f} "
+        f"with the key's (real: {real['key_correlation']:.2f}), over calls moved to "
+        f"{len(result['key_shifts'])} keys.",
+        f"{model['on_grid']:.0%} of onsets fall on the sixteenth/triplet grid (real: {real['on_grid']:.0%}); "
+        f"{model['long_note_share']:.0%} of note time is in notes longer than 4 beats "
+        f"(real: {real['long_note_share']:.0%}).",
+        f"The longest run of the call's pitches an answer repeats is {model['echo']:.0f} "
+        f"(mean {model['mean_echo']:.1f}; the real continuations repeat up to {real['echo']:.0f}), and "
+        f"the longest run of bars copied from {result['novelty_reference']} is "
+        f"{model['copied_bars']:.0f} (real continuations: {real['copied_bars']:.0f}).",
+    ]
+    flags = [f"{model[name]:.0%} {words}" for name, words in
+             (("silent", "fall silent for 2 bars"), ("one_note", "use at most 2 pitches"),
+              ("wall", "are walls of notes")) if model[name] > 0]
+    sentences.append("Of its answers, " + ", ".join(flags) + "." if flags
+                     else "No answer fell silent for 2 bars, stuck to one or two pitches, or "
+                          "turned into a wall of notes.")
+    if greedy is not None:
+        sentences.append(
+            f"The notebook's greedy 40-token player with the same weights plays "
+            f"{greedy['notes_per_bar']:.1f} notes a bar, key correlation "
+            f"{greedy['key_correlation']:.2f}, longest echo {greedy['echo']:.0f}, and "
+            f"{greedy['one_note']:.0%} of its answers use at most 2 pitches.")
+    missed = [check["target"] for check in result["targets"] if not check["met"]]
+    sentences.append("It misses these targets: " + "; ".join(missed) + "." if missed
+                     else "It meets every target of the issue.")
+    if audio is None:
+        sentences.append("The sample was not rendered to audio (FluidSynth, sox or the GM soundfont missing).")
+    else:
+        verdict = "it is not silent" if audio["rms"] > 1e-3 else "**it is silent**"
+        sentences.append(
+            f"Rendered with FluidSynth (FluidR3_GM, piano), `sample.mid` lasts {audio['seconds']:.1f} s "
+            f"with RMS amplitude {audio['rms']:.3f} and peak {audio['peak']:.2f}: {verdict}.")
+    return " ".join(sentences)

@@ -211,21 +211,18 @@ class Session:
         finally:
             signal.signal(signal.SIGTERM, previous)
 
-    def _watched_ports(self) -> list[tuple[str, str]]:
+    def _watched_ports(self) -> list[tuple[str, object]]:
         """Ports we connected to (not our own virtual ones), which can vanish under us."""
         watched = []
         for kind, port in (("input", self.input_port), ("input", self.clock_port), ("output", self.output_port)):
             if port is not None and not getattr(port, "is_virtual", False):
-                watched.append((kind, port.name))
+                watched.append((kind, port))
         return watched
 
     def _check_ports(self, watched) -> None:
-        if not watched:
-            return
-        inputs, outputs = ports.list_ports()
-        for kind, name in watched:
-            if name not in (inputs if kind == "input" else outputs):
-                self.request_stop(f"stopped: the MIDI {kind} {name!r} disappeared", failed=True)
+        for kind, port in watched:
+            if not ports.still_there(port, kind):
+                self.request_stop(f"stopped: the MIDI {kind} {port.name!r} disappeared", failed=True)
 
     def close(self) -> list[str]:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""

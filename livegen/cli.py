@@ -93,7 +93,7 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
         click.echo(f"\ntraining interrupted; the last finished epoch is kept. "
                    f"Continue with: livegen train {folder} --out {out_dir} --resume", err=True)
         sys.exit(130)
-    click.echo(f"preset written to {written}")
+    click.echo(f"{written}: use it with 'livegen play --preset {written}'")
 
 
 @cli.command()

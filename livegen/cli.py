@@ -1,8 +1,7 @@
-"""The ``livegen`` command. The only place that turns errors into messages and exit codes."""
+"""The ``livegen`` command; errors become messages and exit codes only here and in cli_errors."""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -10,34 +9,7 @@ from pathlib import Path
 import click
 
 from livegen import __version__
-
-
-class Failure(click.ClickException):
-    """A problem the user can fix, printed as one line without a traceback."""
-
-    exit_code = 1
-
-    def format_message(self) -> str:
-        return self.message
-
-
-def reports_errors(command):
-    """Turn library errors into one clear line and exit code 1; Ctrl-C into exit code 130."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except KeyboardInterrupt:
-            click.echo("\nstopped by Ctrl-C", err=True)
-            sys.exit(130)
-        except OSError as error:
-            where = f" ({error.filename})" if error.filename and str(error.filename) not in str(error) else ""
-            raise Failure(f"{error}{where}") from error
-        except ValueError as error:
-            raise Failure(str(error)) from error
-
-    return wrapper
+from livegen.cli_errors import Failure, reports_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -377,8 +349,7 @@ def demo(preset_name, call_file, out_dir, backend, seed, temperature):
     loaded = presets.load(preset_name)
     report = demos.run_demo(loaded, call, out_dir, backend=backend, seed=seed, temperature=temperature,
                             log=lambda text: click.echo(text, err=True))
-    beats_per_bar = 4
-    click.echo(report.describe(beats_per_bar))
+    click.echo(report.describe())
 
 
 @cli.command()

@@ -5,26 +5,14 @@ Registered on the ``livegen`` group by ``cli.py`` (``cli.add_command``).
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import click
 
+from livegen.cli_errors import reports_errors
+
 CALLS_FOLDER = "calls"  # held-out pieces a bundled preset carries for its evaluation
-
-
-def _reports_errors(command):
-    """Library errors become one clear line and exit code 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (ValueError, OSError, RuntimeError) as error:
-            raise click.ClickException(str(error)) from error
-
-    return wrapper
 
 
 def read_calls(folder: Path):
@@ -52,7 +40,7 @@ def read_calls(folder: Path):
 @click.option("--baseline-keys", type=click.IntRange(0, 12), default=2, show_default=True,
               help="Keys in which the notebook's greedy 40-token re-prediction is also measured "
                    "(slow; 0: not at all).")
-@_reports_errors
+@reports_errors
 def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, temperature, top_p,
                  baseline_keys):
     """Answer held-out calls in several keys and measure the answers against the real music."""
@@ -79,7 +67,7 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
 @click.argument("midi_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="PNG file to write.")
-@_reports_errors
+@reports_errors
 def show_command(midi_file, out_file):
     """Draw a MIDI file as a piano roll (PNG), one colour per track."""
     from livegen import pianoroll

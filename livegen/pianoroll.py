@@ -17,7 +17,7 @@ from livegen.midifile import Piece, read_midi
 TRACK_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-class PianoRollError(RuntimeError):
+class PianoRollError(ValueError):
     """A roll cannot be drawn; the message says why and what to install."""
 
 

@@ -108,6 +108,7 @@ class DemoReport:
     call_key: Key
     call_bars: int
     bpm: float
+    beats_per_bar: int
     answer_notes: int
     answer_in_scale: float
     answer_bars: int
@@ -118,9 +119,9 @@ class DemoReport:
     audio_file: Path | None
     audio_note: str
 
-    def describe(self, beats_per_bar: int) -> str:
+    def describe(self) -> str:
         def where(beat):
-            bar, within = divmod(beat, beats_per_bar)
+            bar, within = divmod(beat, self.beats_per_bar)
             return f"bar {int(bar) + 1} beat {within + 1:g}"
 
         ready = f"{self.readiness_ms:.2f} ms" if self.readiness_ms is not None else "-"
@@ -195,6 +196,7 @@ def _report(session: Session, piece: Piece, bpm: float, session_file: Path, out_
     return DemoReport(
         call_notes=session.recorder.count(PLAYER), call_key=call_key,
         call_bars=-(-(last - first) // piece.meter.changes[0][1]), bpm=bpm,
+        beats_per_bar=companion.config.beats_per_bar,
         answer_notes=session.recorder.count(MODEL), answer_in_scale=in_scale_ratio(call_key, answer_notes),
         answer_bars=plan.bars, phrase_end_beat=companion.clock.beats_at(plan.phrase_end),
         answer_start_beat=plan.start_tick / codec.TICKS_PER_BEAT,

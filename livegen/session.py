@@ -70,7 +70,6 @@ class EngineThread:
         self.on_error = on_error
         self.now = now
         self.poll_seconds = poll_seconds
-        self.messages_in = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self.run, name="livegen-engine", daemon=True)
 
@@ -110,7 +109,6 @@ class EngineThread:
             return
         if message.type not in CHANNEL_MESSAGES:
             return  # sysex, active sensing and the like are not the player's notes
-        self.messages_in += 1
         if self.thru:
             self.scheduler.send_soon(message)
         self.recorder.record(PLAYER, at, message)

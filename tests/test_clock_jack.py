@@ -39,7 +39,7 @@ class ClockSource:
                 if stop_event.is_set():
                     return
                 self.port.send(mido.Message("clock"))
-                self.sent.append(at)
+                self.sent.append(time.perf_counter())  # when it really left, the reference
                 at += gap
         self.port.send(mido.Message("stop"))
 

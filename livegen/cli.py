@@ -10,6 +10,7 @@ import click
 
 from livegen import __version__
 from livegen.cli_errors import Failure, reports_errors
+from livegen.knobs import KNOBS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -155,6 +156,33 @@ class TempoType(click.ParamType):
         return bpm
 
 
+NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+class NoteType(click.ParamType):
+    """A note the model may play: a MIDI number (21-108) or a name with its octave (C4 is 60, F#2, Bb5)."""
+
+    name = "NOTE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = value.strip()
+        if text.isdigit():
+            number = int(text)
+        else:
+            letter, accidental, octave = text[:1].upper(), text[1:2], text[1:]
+            shift = {"#": 1, "b": -1}.get(accidental, 0)
+            octave = octave[1:] if shift else octave
+            if letter not in NOTE_NAMES or not octave.lstrip("-").isdigit():
+                self.fail(f"{value!r} is not a note: give a MIDI number (60) or a name like C4, F#2 or Bb5",
+                          param, ctx)
+            number = 12 * (int(octave) + 1) + NOTE_NAMES[letter] + shift
+        if not 21 <= number <= 108:
+            self.fail(f"{value!r} is note {number}, outside the piano's A0 (21) to C8 (108)", param, ctx)
+        return number
+
+
 BACKEND_HELP = "MIDI API: jack, alsa, coremidi, windows-mm, or a mido backend name (default: MIDO_BACKEND)."
 
 
@@ -213,8 +241,12 @@ def panic(output_name, channels, backend):
 @cli.command()
 @click.option("--in", "input_name", default=None, help="Keyboard port (exact, without ALSA numbers, or a unique part).")
 @click.option("--out", "output_name", default=None, help="Synth or DAW port the answer goes to.")
-@click.option("--preset", "preset_name", default="chorale", show_default=True,
-              help="Bundled preset name or preset folder.")
+@click.option("--preset", "preset_names", multiple=True, default=("chorale",), show_default=True,
+              help="Bundled preset name or preset folder; repeat it to switch between them with the preset knob.")
+@click.option("--mode", type=click.Choice(["answer", "accompany"]), default="answer", show_default=True,
+              help="answer: call and response; accompany: play along while you play.")
+@click.option("--rest-bars", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="accompany: after this many bars of your silence the model finishes its bar and rests.")
 @click.option("--virtual", is_flag=True, help="Make virtual ports 'livegen:in' and 'livegen-out:answer' to connect to.")
 @click.option("--create", is_flag=True, help="Make a virtual port for a name that does not exist.")
 @click.option("--backend", default=None, help=BACKEND_HELP)
@@ -238,8 +270,7 @@ def panic(output_name, channels, backend):
 @click.option("--program", type=click.IntRange(1, 128), default=None,
               help="General MIDI program (instrument) sent on --out-channel at start, e.g. 1 piano, 20 organ.")
 @click.option("--knob", "knob_bindings", multiple=True, metavar="NAME=CC",
-              help="Bind a controller to a setting (repeatable): temperature, top-p, polyphony, answer-bars, "
-                   "phrase-end, key-lock, yield. E.g. --knob temperature=21")
+              help="Bind a controller to a setting (repeatable): " + ", ".join(KNOBS) + ". E.g. --knob temperature=21")
 @click.option("--knobs", "knob_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Knob bindings saved by --learn (JSON: {\"temperature\": 21}).")
 @click.option("--learn", "learn_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -251,9 +282,15 @@ def panic(output_name, channels, backend):
 @click.option("--send-clock", is_flag=True, help="Be the MIDI clock master: send start, 24 PPQN clock and stop.")
 @click.option("--metronome", is_flag=True, help="Click every beat; the click, not your first note, sets the bar.")
 @click.option("--metronome-channel", type=click.IntRange(1, 16), default=10, show_default=True)
+@click.option("--count-in", type=click.IntRange(1, 16), default=None, metavar="BARS",
+              help="Click this many bars before you play; the click sets the bar (with --metronome it goes on).")
 @click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.9, show_default=True)
 @click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95, show_default=True)
 @click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True)
+@click.option("--density", type=click.FloatRange(0.1, 10), default=1.0, show_default=True,
+              help="Above 1, more notes than the preset would play; below 1, fewer.")
+@click.option("--lowest", type=NoteType(), default="A0", show_default=True, help="Lowest note the model plays (name or number).")
+@click.option("--highest", type=NoteType(), default="C8", show_default=True, help="Highest note the model plays.")
 @click.option("--key-lock", is_flag=True, help="Answer only with notes of the call's scale.")
 @click.option("--seed", type=int, default=None)
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -263,10 +300,11 @@ def panic(output_name, channels, backend):
 @click.option("--duration", type=click.FloatRange(0.1, None), default=None, help="Stop after this many seconds.")
 @click.option("--quiet", is_flag=True, help="No live status line.")
 @reports_errors
-def play(input_name, output_name, preset_name, virtual, create, backend, bpm, beats_per_bar, phrase_end,
-         end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel, thru,
-         program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome,
-         metronome_channel, temperature, top_p, polyphony, key_lock, seed, record, latency_offset, duration, quiet):
+def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create, backend, bpm, beats_per_bar,
+         phrase_end, end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel,
+         thru, program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome,
+         metronome_channel, count_in, temperature, top_p, polyphony, density, lowest, highest, key_lock, seed, record,
+         latency_offset, duration, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import knobs, ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -281,8 +319,13 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
         raise click.UsageError("--bpm auto takes the tempo from your playing: it cannot go with --clock, "
                                "--metronome or --send-clock, which set the beat themselves")
     bpm = DEFAULT_AUTO_START_BPM if auto_tempo else bpm
-    if clock_name and (metronome or send_clock):
-        raise click.UsageError("--clock follows another clock: it cannot go with --metronome or --send-clock")
+    if clock_name and (metronome or send_clock or count_in):
+        raise click.UsageError("--clock follows another clock: it cannot go with --metronome, --count-in or "
+                               "--send-clock")
+    if auto_tempo and count_in:
+        raise click.UsageError("--bpm auto takes the tempo from your playing: a --count-in needs a tempo to count in")
+    if lowest > highest:
+        raise click.BadParameter(f"the lowest note ({lowest}) is above the highest ({highest})", param_hint="--lowest")
     bindings = knobs.load(knob_file) if knob_file else {}
     for text in knob_bindings:
         try:
@@ -291,29 +334,35 @@ def play(input_name, output_name, preset_name, virtual, create, backend, bpm, be
             raise click.BadParameter(str(error), param_hint="--knob") from error
         bindings[cc] = name
     learn = tuple(name.strip() for name in learn_knobs.split(",") if name.strip()) if learn_file else ()
-    loaded = presets.load(preset_name)
+    loaded, *alternatives = [presets.load(name) for name in preset_names]
+    if any(other.key_mode != loaded.key_mode for other in alternatives):
+        raise click.BadParameter("presets to switch between must all be trained the same way (canonical key or "
+                                 "as-is); see each one's card", param_hint="--preset")
     companion = CompanionConfig(
         bpm=bpm, beats_per_bar=beats_per_bar, phrase_end_beats=phrase_end, answer_bars=answer_bars,
         max_answer_bars=max_answer_bars, start_on=start_on, yield_to_player=yield_to_player,
         end_phrase_cc=end_phrase_cc, in_channel=None if in_channel is None else in_channel - 1,
         out_channel=out_channel - 1, key_mode=loaded.key_mode, key_lock=key_lock,
-        metronome_channel=metronome_channel - 1 if metronome else None, send_clock=send_clock,
-        knobs=tuple(bindings.items()), learn=learn, auto_tempo=auto_tempo,
+        metronome_channel=metronome_channel - 1 if metronome or count_in else None, send_clock=send_clock,
+        click_bars=None if metronome else count_in, knobs=tuple(bindings.items()), learn=learn,
+        auto_tempo=auto_tempo, mode=mode, rest_bars=rest_bars,
     )
-    sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony)
+    sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony, density=density,
+                              pitch_low=lowest, pitch_high=highest)
     session = Session(loaded, companion, sampling,
                       PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name,
                                   None if program is None else program - 1),
                       seed=seed, record=record, log=lambda text: click.echo(text, err=True),
-                      latency_offset_ms=latency_offset)
+                      latency_offset_ms=latency_offset, alternatives=tuple(alternatives))
     try:
         session.open()
         if learn:
             session.companion.on_learned = _learner(learn_file, session.companion)
             click.echo(f"MIDI learn: move the knob for {learn[0]}", err=True)
         tempo = "tempo from your first phrase" if auto_tempo else f"{bpm:g} bpm"
+        what = "play; it plays along" if mode == "accompany" else "play a phrase"
         click.echo(f"livegen ready: preset {loaded.name!r}, {tempo}; in {session.input_port.name!r}, "
-            f"out {session.output_port.name!r}. Play a phrase; Ctrl-C to stop.", err=True)
+            f"out {session.output_port.name!r}. {what[0].upper() + what[1:]}; Ctrl-C to stop.", err=True)
         show = None if quiet or not sys.stderr.isatty() else print_status
         session.run(duration, on_status=show)
     except ports.PortError as error:

@@ -318,6 +318,12 @@ class Writer:
     def __init__(self, meter: Meter = Meter()) -> None:
         self.cursor = Cursor(meter)
 
+    def copy(self) -> Writer:
+        """A writer that goes on from here on its own."""
+        twin = Writer(self.cursor.meter)
+        twin.cursor = self.cursor.copy()
+        return twin
+
     def bars_until(self, bar: int) -> list[int]:
         """``BAR`` tokens that open every bar up to and including ``bar``."""
         return [BAR] * max(0, bar - self.cursor.bar)

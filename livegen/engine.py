@@ -33,6 +33,9 @@ from livegen.scheduler import TimedNote
 LISTENING = "listening"
 PLAYING = "playing"
 ANSWERING = "answering"
+ACCOMPANYING = "accompanying"
+PAUSED = "paused"
+MODES = ("answer", "accompany")
 SUSTAIN = 64
 CLOCK_MESSAGES = frozenset({"clock", "start", "continue", "stop", "songpos"})
 METRONOME_TAG = -3
@@ -42,6 +45,7 @@ ALL_NOTES_OFF_CONTROLS = (120, 123)  # all sound off, all notes off: a keyboard'
 REPORTS_KEPT = 1000
 MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
 KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
+REPLAN_MARGIN_S = 0.004  # accompany: notes due sooner than this are on their way out and are kept
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,14 @@ class CompanionConfig:
     key_mode: str = "canonical"
     key_lock: bool = False
     metronome_channel: int | None = None  # a click on this channel: then it, not the player, sets the grid
+    click_bars: int | None = None  # the click stops after this many bars (a count-in); None: it goes on
     send_clock: bool = False  # be the MIDI clock master (24 PPQN from the session's start): sets the grid too
     auto_tempo: bool = False  # take the tempo from the first phrase (``bpm`` until then, and if it cannot)
     knobs: tuple[tuple[int, str], ...] = ()  # (controller, knob name) pairs, see livegen.knobs
     learn: tuple[str, ...] = ()  # knobs to bind by MIDI learn, in this order
+    mode: str = "answer"  # "answer": call and response; "accompany": play along while the player plays
+    rest_bars: int = 2  # accompany: after this many bars of the player's silence, finish the bar and rest
+    active: bool = True  # False: listen and follow, but play nothing (the play/stop knob)
 
     def __post_init__(self) -> None:
         if not 20 <= self.bpm <= 400:
@@ -89,11 +97,17 @@ class CompanionConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 15:
                 raise ValueError(f"{name.replace('_', ' ')} must be 1 to 16, got {value + 1}")
+        if self.click_bars is not None and not 1 <= self.click_bars <= 16:
+            raise ValueError(f"count-in must be 1 to 16 bars, got {self.click_bars}")
         if self.end_phrase_cc is not None and not 0 <= self.end_phrase_cc <= 127:
             raise ValueError(f"phrase-end CC must be 0..127, got {self.end_phrase_cc}")
         unknown = [name for _, name in self.knobs if name not in KNOBS] + [n for n in self.learn if n not in KNOBS]
         if unknown:
             raise ValueError(f"no knob called {unknown[0]!r}; knobs: {', '.join(KNOBS)}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not 1 <= self.rest_bars <= 16:
+            raise ValueError(f"rest after 1 to 16 bars of silence, got {self.rest_bars}")
         if self.key_mode not in ("canonical", "as-is"):
             raise ValueError(f"key mode must be 'canonical' or 'as-is', got {self.key_mode!r}")
 
@@ -120,6 +134,29 @@ class AnswerPlan:
     key: Key | None
 
 
+@dataclass(frozen=True)
+class Planned:
+    """An accompaniment note handed to the sink and not yet fed into the model's own state."""
+
+    onset: int  # absolute tick on the session's grid
+    real: codec.Note  # as heard (not moved to the canonical key), absolute ticks
+    timed: TimedNote
+
+
+@dataclass
+class Stream:
+    """Accompaniment sampled a little ahead on a fork of the state; re-forked when the player moves."""
+
+    tag: int
+    state: object
+    cursor: codec.Cursor
+    floor: int  # absolute tick: nothing new starts before it
+    shift: int
+    end_tick: float = math.inf  # set when the player rests: the bar line where the model stops too
+    planned: list[Planned] = field(default_factory=list)
+    done_sampling: bool = False
+
+
 @dataclass
 class Answer:
     """An answer being sampled ahead on a fork of the model state."""
@@ -139,9 +176,11 @@ class Companion:
     """Call-and-response logic; output goes to a sink with ``play(notes, tag)`` and ``cancel(tag)``."""
 
     def __init__(self, model: StepModel, sampler: Sampler, sink, config: CompanionConfig = CompanionConfig(),
-                 clock: InternalClock | None = None) -> None:
+                 clock: InternalClock | None = None, models: tuple[StepModel, ...] = ()) -> None:
         self.model = model
+        self.models = models or (model,)  # the presets the preset knob chooses among
         self.sampler = sampler
+        self.settings = sampler.config  # as the player set them, in real pitches; the sampler's are moved by the key
         self.sink = sink
         self.config = config
         self.clock = clock or InternalClock(config.bpm)
@@ -156,6 +195,8 @@ class Companion:
         self.last_sound = 0.0
         self.key: Key | None = None
         self.answer: Answer | None = None
+        self.stream: Stream | None = None
+        self._replan_due = False
         self.answers_started = 0
         self.phrase_ended_at: float | None = None
         self._key_checked_at = -math.inf
@@ -174,9 +215,17 @@ class Companion:
     # -- state -------------------------------------------------------------------------------
     @property
     def status(self) -> str:
+        if self.stream is not None:
+            return ACCOMPANYING
         if self.answer is not None:
             return ANSWERING
+        if not self.config.active:
+            return PAUSED
         return PLAYING if self.call else LISTENING
+
+    @property
+    def accompanying(self) -> bool:
+        return self.config.mode == "accompany"
 
     def _reset_model(self, base_bar: int) -> None:
         self.state = self.model.initial_state()
@@ -212,8 +261,11 @@ class Companion:
     def _key_down(self, pitch: int, velocity: int, at: float) -> None:
         if self.answer is not None and self.config.yield_to_player:
             self._end_answer(at, interrupted=True)
-        if not self.call and self.answer is None:
+        if not self.call and self.answer is None and self.stream is None:
             self._begin_call(at)
+        if self.stream is not None:
+            self._replan_due = True  # the player moved: what is not yet sent is sampled again
+            self.stream.end_tick = math.inf
         if pitch in self.held:
             self._release(self.held.pop(pitch), at)
         for note in [n for n in self.sustained if n.pitch == pitch]:
@@ -253,7 +305,7 @@ class Companion:
         elif self.learning:
             self._learn(control)
         elif control in self.knobs:
-            self._turn(self.knobs[control], value)
+            self._turn(self.knobs[control], value, at)
 
     def _release_all(self, at: float) -> None:
         """Every held and sustained key up, the pedal up."""
@@ -273,20 +325,37 @@ class Companion:
         if self.on_learned is not None:
             self.on_learned(name, control, list(self.learning))
 
-    def _turn(self, name: str, cc_value: int) -> None:
+    def _turn(self, name: str, cc_value: int, at: float) -> None:
         """Apply a knob: sampling settings from the next token on, the others from the next phrase."""
         knob = KNOBS[name]
+        if knob.target == "preset":
+            self._use_model(min(len(self.models) - 1, cc_value * len(self.models) // 128), at)
+            return
         value = knob.value(cc_value)
         self.knob_values[name] = value
         if knob.target == "sampling":
-            self.sampler.reconfigure(dataclasses.replace(self.sampler.config, **{knob.field: value}))
+            self.settings = knob.apply(self.settings, value)
+            self._retune()
             return
         self.config = dataclasses.replace(self.config, **{knob.field: value})
-        if knob.field == "key_lock" and self.answer is not None:
-            if value:
-                self._lock_to_key()  # the very next notes of this answer already obey it
-            else:
-                self.sampler.reconfigure(dataclasses.replace(self.sampler.config, scale=None))
+        if knob.field in ("mode", "active"):
+            if self.stream is not None and (not self.config.active or not self.accompanying):
+                self._end_stream(at, interrupted=True)
+            if self.answer is not None and not self.config.active:
+                self._end_answer(at, interrupted=True)
+            return
+        if knob.field == "key_lock":
+            self._retune()  # the very next notes already obey it
+
+    def _use_model(self, index: int, at: float) -> None:
+        """The preset knob: another model from now on, primed with what was played."""
+        self.knob_values["preset"] = index
+        if self.models[index] is self.model:
+            return
+        if self.answer is not None:
+            self._end_answer(at, interrupted=True)  # its state belongs to the other model
+        self.model = self.models[index]
+        self._reprime(at)  # an accompaniment re-forks from the new state on its next tick
 
     def _transport(self, event: str | None, at: float) -> None:
         """The DAW's start, continue or stop: a stop silences the model at once."""
@@ -294,6 +363,8 @@ class Companion:
             return
         if self.answer is not None:
             self._end_answer(at, interrupted=True)
+        if self.stream is not None:
+            self._end_stream(at, interrupted=True)
         self.call.clear()
         self.waiting.clear()
         self.held.clear()
@@ -322,7 +393,9 @@ class Companion:
         """Advance to ``now``: encode finished notes, end the phrase, sample the answer ahead."""
         if self._fixed_grid:
             self._beat_ahead(now)
-        if self.call:
+        if self.accompanying:
+            self._accompany(now)
+        elif self.call:
             self._encode_ready(now)
             # Until the first phrase gives the tempo, wait as for the slowest pulse we would find.
             beat = self.clock.seconds_per_beat if self.tempo_known else 60.0 / SLOWEST_AUTO_BPM
@@ -353,7 +426,8 @@ class Companion:
             at = self.clock.time_of_beat(pulse / CLOCKS_PER_BEAT)
             if self.config.send_clock:
                 pulses.append((at, mido.Message("clock")))
-            if self.config.metronome_channel is not None and pulse % CLOCKS_PER_BEAT == 0:
+            if self.config.metronome_channel is not None and pulse % CLOCKS_PER_BEAT == 0 and \
+                    (self.config.click_bars is None or pulse < self.config.click_bars * self.config.beats_per_bar * CLOCKS_PER_BEAT):
                 downbeat = pulse // CLOCKS_PER_BEAT % self.config.beats_per_bar == 0
                 clicks.append(TimedNote(at, at + CLICK_SECONDS, CLICK_PITCHES[0 if downbeat else 1],
                                         100 if downbeat else 70, self.config.metronome_channel))
@@ -365,19 +439,22 @@ class Companion:
 
     def _encode_ready(self, now: float) -> None:
         """Encode waiting notes in onset order once complete and once no earlier onset can come."""
+        for note in self._ready(now)[0]:
+            self.waiting.remove(note)
+            self._encode_player_note(note, now)
+
+    def _ready(self, now: float) -> tuple[list[HeardNote], int]:
+        """Waiting notes that can be encoded, in onset order, and the tick before which all is known."""
         now_tick = round(self._tick_of(now))
         ready = []
         for note in sorted(self.waiting, key=lambda n: (self._onset_tick(n), n.pitch)):
             onset = self._onset_tick(note)
             if onset >= now_tick:
                 break
-            if note.end is None:
-                if now_tick - onset < codec.DURATIONS[-1]:
-                    break  # still held: later notes must wait for it
+            if note.end is None and now_tick - onset < codec.DURATIONS[-1]:
+                return ready, onset  # still held: later notes must wait for it
             ready.append(note)
-        for note in ready:
-            self.waiting.remove(note)
-            self._encode_player_note(note, now)
+        return ready, now_tick
 
     def _onset_tick(self, note: HeardNote) -> int:
         return max(0, round(self._tick_of(note.start)))
@@ -457,6 +534,8 @@ class Companion:
             tokens.extend(self.writer.note(note))
         tokens.extend(self.writer.close_bars(0))
         self._step(tokens)
+        self._retune()  # the key may have changed: the range and the key lock move with it
+        self._replan_due = self.stream is not None  # a stream's fork now refers to the old state
 
     # -- answering -----------------------------------------------------------------------------
     def _phrase_end(self, now: float) -> None:
@@ -466,6 +545,10 @@ class Companion:
                 note.end = now
         if not self.tempo_known:
             self._settle_tempo(now)
+        if not self.config.active:
+            self._encode_ready(now)
+            self.call = []
+            return
         for note in sorted(self.waiting, key=lambda n: (self._onset_tick(n), n.pitch)):
             self._encode_player_note(note, now)
         self.waiting.clear()
@@ -496,15 +579,19 @@ class Companion:
         unit = self.config.beats_per_bar if self.config.start_on == "bar" else 1
         return math.ceil(beats / unit) * unit * codec.TICKS_PER_BEAT
 
-    def _lock_to_key(self) -> None:
-        """Key lock: only the scale of the call's key (moved to where the model hears it)."""
-        key = self.key or estimate_key(self._player_window_notes())
-        scale = frozenset((pc + self._shift()) % 12 for pc in key.scale())
-        self.sampler.reconfigure(dataclasses.replace(self.sampler.config, scale=scale))
+    def _retune(self) -> None:
+        """The player's settings where the model hears them: range and key lock moved by the call's key."""
+        shift = self._shift()
+        scale = None
+        if self.config.key_lock:
+            key = self.key or estimate_key(self._player_window_notes())
+            scale = None if key is None else frozenset((pc + shift) % 12 for pc in key.scale())
+        low, high = (min(codec.PITCH_HIGH, max(codec.PITCH_LOW, pitch + shift))
+                     for pitch in (self.settings.pitch_low, self.settings.pitch_high))
+        self.sampler.reconfigure(dataclasses.replace(self.settings, pitch_low=low, pitch_high=high, scale=scale))
 
     def _start_answer(self, call: list[HeardNote], now: float) -> None:
-        if self.config.key_lock:
-            self._lock_to_key()
+        self._retune()
         start_tick = self._start_tick(now)
         start_bar, start_position = self.meter.locate(start_tick)
         state = self.state.copy()
@@ -579,3 +666,126 @@ class Companion:
             note.end = min(note.end, now)
         self.history.extend(played)
         self._reprime(now)
+
+    # -- accompanying --------------------------------------------------------------------------
+    def _accompany(self, now: float) -> None:
+        """Play along: both streams go into the state in time order; the unsent part follows the player."""
+        if self.stream is None:
+            if not self.call:
+                return
+            if not self.config.active:
+                self._encode_ready(now)
+                self.call = [n for n in self.call if n.end is None]
+                return
+            self._start_stream(now)
+        self._commit(now)
+        stream = self.stream
+        if self._replan_due:
+            self._replan(now)
+        if stream.end_tick == math.inf and not self.held and not self.sustained and \
+                now - self.last_sound >= self.config.rest_bars * self.config.beats_per_bar * self.clock.seconds_per_beat:
+            horizon = self._tick_of(now) + self.config.lookahead_beats * codec.TICKS_PER_BEAT
+            stream.end_tick = self.meter.bar_start(self.meter.locate(math.ceil(horizon))[0] + 1)
+        self._sample_stream(now)
+        if now >= self.clock.time_of_beat(stream.end_tick / codec.TICKS_PER_BEAT):
+            self._end_stream(now, interrupted=False)
+
+    def _start_stream(self, now: float) -> None:
+        """The player's first note: the model comes in on the next beat."""
+        self._retune()
+        self.answers_started += 1
+        start = self._start_tick(now)
+        self.stream = Stream(self.answers_started, None, None, start, self._shift())
+        self._fork(now, start)
+
+    def _commit(self, now: float) -> None:
+        """Feed the state what can no longer change: finished player notes and sent model notes."""
+        ready, known_until = self._ready(now)
+        planned = self.stream.planned
+        sent = 0
+        while sent < len(planned) and planned[sent].onset < known_until:
+            sent += 1
+        events = sorted([(self._onset_tick(n), n.pitch, n) for n in ready] +
+                        [(p.onset, p.real.pitch, p) for p in planned[:sent]], key=lambda e: e[:2])
+        del planned[:sent]
+        for _, _, item in events:
+            if isinstance(item, HeardNote):
+                self.waiting.remove(item)
+                self._encode_player_note(item, now)
+            else:
+                timed = item.timed
+                self.history.append(HeardNote(timed.start, timed.pitch, timed.velocity, timed.end, by_player=False))
+                del self.history[:-MAX_HISTORY_NOTES]
+                real = item.real
+                self._feed_note(codec.Note(real.onset, codec.transpose_pitch(real.pitch, self._shift()),
+                                           real.velocity, real.duration), now)
+
+    def _replan(self, now: float) -> None:
+        """Take back what is not yet sent and sample it again from what is known now."""
+        stream = self.stream
+        not_before = now + REPLAN_MARGIN_S
+        taken_back = self.sink.retract(stream.tag, not_before)
+        stream.planned = [p for p in stream.planned if p.timed not in taken_back]
+        floor = max(stream.floor, math.ceil(self._tick_of(not_before)),
+                    max((p.onset + 1 for p in stream.planned), default=0))
+        self._fork(now, floor)
+
+    def _fork(self, now: float, floor: int) -> None:
+        """A fork of the state that has heard every known note, sampling from ``floor`` on."""
+        stream = self.stream
+        self._replan_due = False
+        shift = self._shift()
+        offset = self.meter.bar_start(self.base_bar)
+        beat = self.clock.seconds_per_beat
+        known = [codec.Note(p.real.onset, codec.transpose_pitch(p.real.pitch, shift), p.real.velocity,
+                            p.real.duration) for p in stream.planned]
+        for note in self.waiting:  # a held key counts as lasting at least a beat until it is released
+            guess = note if note.end is not None else HeardNote(note.start, note.pitch, note.velocity,
+                                                                max(now, note.start + beat))
+            known.append(self._as_codec_note(guess, now, shift))
+        writer = self.writer.copy()
+        tokens = []
+        for note in codec.merge_unisons(sorted(known, key=lambda n: (n.onset, n.pitch))):
+            try:
+                tokens.extend(writer.note(codec.Note(note.onset - offset, note.pitch, note.velocity, note.duration)))
+            except ValueError:
+                continue  # already in the state by another path (a unison or a re-prime): nothing to add
+        state = self.state.copy()
+        self.model.feed(tokens, state)
+        stream.state, stream.cursor, stream.floor, stream.shift = state, writer.cursor, floor, shift
+        stream.done_sampling = False
+
+    def _sample_stream(self, now: float) -> None:
+        """Sample the accompaniment until it reaches ``lookahead_beats`` past now (or where it rests)."""
+        stream = self.stream
+        offset = self.meter.bar_start(self.base_bar)
+        horizon = max(self._tick_of(now) + self.config.lookahead_beats * codec.TICKS_PER_BEAT, stream.floor)
+        fresh = []
+        while not stream.done_sampling and offset + stream.cursor.onset <= horizon:
+            token = self.sampler.choose(stream.state.logits, stream.cursor, stream.floor - offset)
+            if self._beyond_answer(token, stream, offset):
+                stream.done_sampling = True
+                break
+            note = stream.cursor.advance(token)
+            self.model.step(token, stream.state)
+            if note is not None:
+                timed = self._timed(note, offset, stream)
+                real = codec.Note(offset + note.onset, timed.pitch, note.velocity, note.duration)
+                stream.planned.append(Planned(offset + note.onset, real, timed))
+                fresh.append(timed)
+        if fresh:
+            self.sink.play(fresh, stream.tag)
+
+    def _end_stream(self, now: float, interrupted: bool) -> None:
+        """The player rested (or stopped the transport, or the mode changed): the accompaniment ends."""
+        stream = self.stream
+        if interrupted:
+            self.sink.cancel(stream.tag)
+            stream.planned = [p for p in stream.planned if p.timed.start < now]
+        self._commit(now)
+        for planned in stream.planned:  # a cancelled note that had begun: keep it in the history
+            timed = planned.timed
+            self.history.append(HeardNote(timed.start, timed.pitch, timed.velocity, min(timed.end, now), False))
+        self.stream = None
+        self._replan_due = False
+        self.call = [n for n in self.call if n.end is None]

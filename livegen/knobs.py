@@ -1,13 +1,14 @@
 """Knobs: controllers (CC numbers) bound to the companion's settings, saved in a small JSON file.
 
 A knob's value 0..127 is spread over the setting's musical range; a change takes effect on the
-next sampling step (sampling settings) or the next phrase (phrase settings).
+next sampling step (sampling settings), at once (mode, play/stop, preset) or with the next
+phrase (the other phrase settings).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -18,27 +19,48 @@ class Knob:
     name: str
     low: float
     high: float
-    target: str  # "sampling" or "companion"
+    target: str  # "sampling", "companion", or "preset" (the session's list of presets)
     field: str
     integer: bool = False
     switch: bool = False  # on at 64 and above
+    choices: tuple[str, ...] = ()  # the controller's range split evenly between these
+    logarithmic: bool = False  # each step of the controller multiplies the setting by the same factor
 
     def value(self, cc_value: int):
         """The setting for a controller value 0..127."""
         if self.switch:
             return cc_value >= 64
+        if self.choices:
+            return self.choices[min(len(self.choices) - 1, cc_value * len(self.choices) // 128)]
+        if self.logarithmic:
+            return self.low * (self.high / self.low) ** (cc_value / 127)
         value = self.low + (self.high - self.low) * cc_value / 127
         return round(value) if self.integer else value
+
+    def apply(self, config, value):
+        """``config`` with this knob's field set; a pitch range stays a range (the other end moves along)."""
+        changes = {self.field: value}
+        if self.field == "pitch_low":
+            changes["pitch_high"] = max(value, config.pitch_high)
+        elif self.field == "pitch_high":
+            changes["pitch_low"] = min(value, config.pitch_low)
+        return replace(config, **changes)
 
 
 KNOBS = {knob.name: knob for knob in (
     Knob("temperature", 0.1, 2.0, "sampling", "temperature"),
     Knob("top-p", 0.5, 1.0, "sampling", "top_p"),
     Knob("polyphony", 1, 8, "sampling", "max_polyphony", integer=True),
+    Knob("density", 0.25, 4.0, "sampling", "density", logarithmic=True),
+    Knob("lowest", 21, 108, "sampling", "pitch_low", integer=True),
+    Knob("highest", 21, 108, "sampling", "pitch_high", integer=True),
     Knob("answer-bars", 1, 16, "companion", "answer_bars", integer=True),
     Knob("phrase-end", 0.25, 4.0, "companion", "phrase_end_beats"),
     Knob("key-lock", 0, 1, "companion", "key_lock", switch=True),
     Knob("yield", 0, 1, "companion", "yield_to_player", switch=True),
+    Knob("mode", 0, 1, "companion", "mode", choices=("answer", "accompany")),
+    Knob("play", 0, 1, "companion", "active", switch=True),
+    Knob("preset", 0, 1, "preset", "preset"),
 )}
 
 

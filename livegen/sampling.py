@@ -22,6 +22,7 @@ class SamplingConfig:
     top_p: float = 1.0
     min_p: float = 0.0
     max_polyphony: int = 6
+    density: float = 1.0  # odds of starting another note rather than moving to the next bar, times this
     pitch_low: int = codec.PITCH_LOW
     pitch_high: int = codec.PITCH_HIGH
     scale: frozenset[int] | None = field(default=None)
@@ -35,6 +36,8 @@ class SamplingConfig:
             raise ValueError(f"top-p must be above 0 and at most 1, got {self.top_p}")
         if not 0.0 <= self.min_p < 1.0:
             raise ValueError(f"min-p must be at least 0 and below 1, got {self.min_p}")
+        if not 0.1 <= self.density <= 10.0:
+            raise ValueError(f"density must be between 0.1 (sparser) and 10 (denser), got {self.density}")
         if not 1 <= self.max_polyphony <= 16:
             raise ValueError(f"polyphony cap must be between 1 and 16 notes, got {self.max_polyphony}")
         if not codec.PITCH_LOW <= self.pitch_low <= self.pitch_high <= codec.PITCH_HIGH:
@@ -62,8 +65,12 @@ class GrammarMask:
         self._pitch_allowed = allowed
         self._mask = np.zeros(codec.VOCAB_SIZE, dtype=bool)
 
-    def allowed(self, cursor: codec.Cursor) -> np.ndarray:
-        """Boolean mask over the vocabulary; the array is reused by the next call."""
+    def allowed(self, cursor: codec.Cursor, floor: int | None = None) -> np.ndarray:
+        """Boolean mask over the vocabulary; the array is reused by the next call.
+
+        ``floor`` (a tick on the cursor's time line) keeps new onsets at or after it: what was
+        fed before it is the past, which a continuation can no longer play into.
+        """
         mask = self._mask
         mask[:] = False
         phase = cursor.phase
@@ -71,7 +78,7 @@ class GrammarMask:
             mask[codec.BAR] = True
         elif phase == codec.AFTER_BAR:
             mask[codec.BAR] = True
-            self._allow_positions(mask, cursor, first=0)
+            self._allow_positions(mask, cursor, first=self._first_position(cursor, 0, floor))
         elif phase == codec.AFTER_POSITION:
             self._allow_pitches(mask, cursor, lowest=codec.PITCH_LOW)
         elif phase == codec.AFTER_PITCH:
@@ -80,10 +87,14 @@ class GrammarMask:
             mask[codec.DURATION_BASE:codec.VOCAB_SIZE] = True
         else:
             mask[codec.BAR] = True
-            self._allow_positions(mask, cursor, first=cursor.position + 1)
-            if len(cursor.sounding) < self.config.max_polyphony:
+            self._allow_positions(mask, cursor, first=self._first_position(cursor, cursor.position + 1, floor))
+            if len(cursor.sounding) < self.config.max_polyphony and (floor is None or cursor.onset >= floor):
                 self._allow_pitches(mask, cursor, lowest=cursor.last_pitch + 1)
         return mask
+
+    @staticmethod
+    def _first_position(cursor: codec.Cursor, first: int, floor: int | None) -> int:
+        return first if floor is None else max(first, floor - cursor.bar_start)
 
     def _allow_positions(self, mask: np.ndarray, cursor: codec.Cursor, first: int) -> None:
         """Onsets from ``first`` on where fewer notes than the cap still sound."""
@@ -116,16 +127,35 @@ class Sampler:
         self.config = config
         self.mask = GrammarMask(config)
         self.rng = np.random.default_rng(seed)
+        self._density_bias = self._bias(config)
+
+    @staticmethod
+    def _bias(config: SamplingConfig) -> float:
+        """Added to the logits of note-starting tokens: after the temperature it multiplies their odds by ``density``."""
+        return float(np.log(config.density)) * max(config.temperature, 1e-3)
 
     def reconfigure(self, config: SamplingConfig) -> None:
         """Use new settings from the next token on; the random sequence carries on."""
         if config != self.config:
             self.config = config
             self.mask = GrammarMask(config)
+            self._density_bias = self._bias(config)
 
-    def choose(self, logits: np.ndarray, cursor: codec.Cursor) -> int:
-        """The next token after ``logits``, allowed by the grammar at ``cursor``."""
-        return draw(logits, self.mask.allowed(cursor), self.config, self.rng)
+    def _densify(self, logits: np.ndarray, cursor: codec.Cursor) -> np.ndarray:
+        """Density: another note of this chord, or a new onset within the next beat, made likelier
+        (or, below 1, less likely) than a later onset or the bar line."""
+        logits = logits.copy()
+        if cursor.phase == codec.AFTER_NOTE:
+            logits[_PITCH_SLICE] += self._density_bias
+        first = codec.POSITION_BASE + max(cursor.position, -1) + 1
+        logits[first:min(first + codec.TICKS_PER_BEAT, codec.PITCH_BASE)] += self._density_bias
+        return logits
+
+    def choose(self, logits: np.ndarray, cursor: codec.Cursor, floor: int | None = None) -> int:
+        """The next token after ``logits``, allowed by the grammar at ``cursor`` (onsets from ``floor`` on)."""
+        if self._density_bias and cursor.phase in (codec.AFTER_BAR, codec.AFTER_NOTE):
+            logits = self._densify(logits, cursor)
+        return draw(logits, self.mask.allowed(cursor, floor), self.config, self.rng)
 
 
 def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig, rng: np.random.Generator) -> int:

@@ -47,6 +47,7 @@ class _Event:
     sequence: int
     message: mido.Message = field(compare=False)
     tag: int = field(compare=False)
+    note: TimedNote | None = field(default=None, compare=False)  # the note a note-on or note-off belongs to
 
 
 def _ask_for_realtime_priority() -> None:
@@ -94,8 +95,8 @@ class Scheduler:
             for note in notes:
                 on = mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=note.velocity)
                 off = mido.Message("note_off", channel=note.channel, note=note.pitch, velocity=0)
-                self._push(note.start - self.latency_offset, OTHER, on, tag)
-                self._push(note.end - self.latency_offset, NOTE_OFF_FIRST, off, tag)
+                self._push(note.start - self.latency_offset, OTHER, on, tag, note)
+                self._push(note.end - self.latency_offset, NOTE_OFF_FIRST, off, tag, note)
                 self.channels_used.add(note.channel)
         self._wake.set()
 
@@ -124,6 +125,21 @@ class Scheduler:
                     self._push(now, NOTE_OFF_FIRST, off, tag=-1)
         self._wake.set()
 
+    def retract(self, tag: int, not_before: float) -> set[TimedNote]:
+        """Take back the notes of ``tag`` that start at ``not_before`` or later and have not started.
+
+        Both messages of such a note go; notes already sounding keep their note-offs. Returns the
+        notes taken back, so the caller knows exactly which of its notes will still be heard.
+        """
+        with self._lock:
+            taken = {event.note for event in self._heap
+                     if event.tag == tag and event.note is not None and event.message.type == "note_on"
+                     and event.note.start >= not_before}
+            if taken:
+                self._heap = [event for event in self._heap if event.note not in taken or event.tag != tag]
+                heapq.heapify(self._heap)
+        return taken
+
     def pending(self) -> int:
         with self._lock:
             return len(self._heap)
@@ -134,8 +150,9 @@ class Scheduler:
             return list(self._sounding)
 
     # -- the pure part ---------------------------------------------------------------------
-    def _push(self, deadline: float, rank: int, message: mido.Message, tag: int) -> None:
-        heapq.heappush(self._heap, _Event(deadline, rank, next(self._sequence), message, tag))
+    def _push(self, deadline: float, rank: int, message: mido.Message, tag: int,
+              note: TimedNote | None = None) -> None:
+        heapq.heappush(self._heap, _Event(deadline, rank, next(self._sequence), message, tag, note))
 
     def next_deadline(self) -> float | None:
         with self._lock:

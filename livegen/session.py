@@ -47,26 +47,28 @@ class PortsConfig:
 
 
 class Listener:
-    """The port callback: stamp the message with the clock and enqueue it, nothing else."""
+    """The port callback: stamp the message with the clock and enqueue it; pass the player's notes
+    on at once when asked (``thru``), so no work on the engine thread can delay them."""
 
-    def __init__(self, inbox: queue.SimpleQueue, now=time.perf_counter) -> None:
+    def __init__(self, inbox: queue.SimpleQueue, now=time.perf_counter, thru=None) -> None:
         self.inbox = inbox
         self.now = now
+        self.thru = thru
 
     def __call__(self, message) -> None:
         self.inbox.put((self.now(), message))
+        if self.thru is not None and message.type in CHANNEL_MESSAGES:
+            self.thru(message)
 
 
 class EngineThread:
     """Feeds queued player messages to the companion and ticks it every couple of milliseconds."""
 
-    def __init__(self, companion: Companion, inbox: queue.SimpleQueue, scheduler: Scheduler,
-                 recorder: Recorder, thru: bool, on_error, now=time.perf_counter, poll_seconds=0.002) -> None:
+    def __init__(self, companion: Companion, inbox: queue.SimpleQueue, recorder: Recorder, on_error,
+                 now=time.perf_counter, poll_seconds=0.002) -> None:
         self.companion = companion
         self.inbox = inbox
-        self.scheduler = scheduler
         self.recorder = recorder
-        self.thru = thru
         self.on_error = on_error
         self.now = now
         self.poll_seconds = poll_seconds
@@ -109,8 +111,6 @@ class EngineThread:
             return
         if message.type not in CHANNEL_MESSAGES:
             return  # sysex, active sensing and the like are not the player's notes
-        if self.thru:
-            self.scheduler.send_soon(message)
         self.recorder.record(PLAYER, at, message)
         self.companion.hear(message, at)
 
@@ -120,8 +120,9 @@ class Session:
 
     def __init__(self, preset: Preset, companion_config: CompanionConfig, sampling: SamplingConfig,
                  ports_config: PortsConfig, seed: int | None = None, record: Path | None = None,
-                 log=print, latency_offset_ms: float | None = None) -> None:
+                 log=print, latency_offset_ms: float | None = None, alternatives: tuple[Preset, ...] = ()) -> None:
         self.preset = preset
+        self.alternatives = alternatives  # more presets for the preset knob, loaded and warmed up at start
         self.companion_config = companion_config
         self.sampling = sampling
         self.ports_config = ports_config
@@ -157,8 +158,10 @@ class Session:
         choice = ports.select_backend(self.ports_config.backend)
         if choice.note:
             self.log(choice.note)
-        model = StepModel(self.preset.weights)
-        model.warm_up()
+        models = tuple(StepModel(preset.weights) for preset in (self.preset, *self.alternatives))
+        for model in models:
+            model.warm_up()
+        model = models[0]
         config = self.companion_config
         self.output_port = ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
                                              create=self.ports_config.create)
@@ -174,10 +177,11 @@ class Session:
             self.scheduler.send_soon(mido.Message("program_change", channel=config.out_channel,
                                                   program=self.ports_config.program), tag=0)
         clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
-        self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock)
-        self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,
-                                   self.ports_config.thru, self._thread_failed)
-        self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox),
+        self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock,
+                                   models)
+        self.engine = EngineThread(self.companion, self.inbox, self.recorder, self._thread_failed)
+        thru = self.scheduler.send_soon if self.ports_config.thru else None
+        self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox, thru=thru),
                                            virtual=self.ports_config.virtual, create=self.ports_config.create)
         clock_name = self.ports_config.clock_name
         if clock_name not in (None, "in"):

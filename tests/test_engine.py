@@ -12,6 +12,7 @@ from livegen.sampling import Sampler, SamplingConfig
 from tests.helpers import random_weights
 
 BEAT = 0.5  # 120 bpm
+GRID_SECONDS = BEAT / codec.TICKS_PER_BEAT
 
 
 class ListSink:
@@ -163,13 +164,10 @@ def test_answer_waits_for_the_next_bar_when_asked():
 @pytest.mark.parametrize("tonic, steps", [(62, (0, 4, 7, 4, 5, 2, -1, 0)), (57, (0, 3, 7, 3, 5, 2, -1, 0))])
 def test_key_locked_answers_come_back_in_the_calls_key(tonic, steps):
     call = [tonic + s for s in steps]
-    probe, _, _ = make()
-    play_call(probe, 0.0, call)
-    key = probe.key
-    canonical_scale = frozenset((pc + key.to_canonical()) % 12 for pc in key.scale())
-    companion, sink, _ = make(sampling=SamplingConfig(scale=canonical_scale), seed=5)
+    companion, sink, _ = make(CompanionConfig(key_lock=True), seed=5)
     now = play_call(companion, 0.0, call)
     run_until(companion, now, 12.0)
+    key = companion.key
     assert len(sink.notes()) > 5
     assert all(n.pitch % 12 in key.scale() for n in sink.notes())
 
@@ -195,6 +193,20 @@ def test_metronome_clicks_every_beat_and_the_player_follows_its_grid():
     answer = [n for tag, n in sink.played if n.channel != 9]
     first = min(n.start for n in answer)
     assert (first - origin) / BEAT == pytest.approx(round((first - origin) / BEAT))
+
+
+def test_a_count_in_clicks_its_bars_then_falls_silent_and_keeps_its_grid():
+    companion, sink, _ = make(CompanionConfig(metronome_channel=9, click_bars=2))
+    companion.tick(1.0)
+    origin = companion.clock.origin
+    now = play_call(companion, origin + 8 * BEAT + 0.13, G_MAJOR_CALL)  # late by a little, after the count-in
+    run_until(companion, now, now + 6.0)
+    clicks = [n for tag, n in sink.played if n.channel == 9]
+    assert [round((c.start - origin) / BEAT, 9) for c in clicks] == list(range(8)), "two bars of clicks, then none"
+    assert companion.clock.origin == origin, "the count-in's grid holds: the player came in on it"
+    answer = [n for tag, n in sink.played if n.channel != 9]
+    assert answer and all(((n.start - origin) / GRID_SECONDS) == pytest.approx(round((n.start - origin) / GRID_SECONDS))
+                          for n in answer)
 
 
 def test_as_clock_master_it_sends_start_then_24_pulses_a_beat_on_absolute_deadlines():
@@ -254,3 +266,36 @@ def test_bpm_auto_takes_the_tempo_of_the_first_phrase_and_answers_on_its_beat(bp
     first = min(n.start for n in sink.notes())
     beats = (first - 1.0) / beat
     assert abs(beats - round(beats)) * beat < 0.01, "within 10 ms of the player's own beat"
+
+
+def test_range_knobs_keep_a_range_and_the_next_notes_keep_inside_it():
+    companion, sink, _ = make(CompanionConfig(answer_bars=8, knobs=((22, "lowest"), (23, "highest"))), seed=4)
+    now = play_call(companion, 0.0, G_MAJOR_CALL)
+    now = run_until(companion, now, 6.0)
+    assert companion.status == ANSWERING
+    companion.hear(mido.Message("control_change", control=23, value=0), now)  # highest -> A0: lowest follows
+    assert (companion.settings.pitch_low, companion.settings.pitch_high) == (21, 21)
+    companion.hear(mido.Message("control_change", control=22, value=57), now)  # lowest -> 60: highest follows
+    companion.hear(mido.Message("control_change", control=23, value=69), now)  # highest -> 68
+    assert (companion.settings.pitch_low, companion.settings.pitch_high) == (60, 68)
+    played_before = len(sink.played)
+    run_until(companion, now, now + 8.0)
+    after = [note.pitch for _, note in sink.played[played_before:]]
+    assert len(after) > 5 and all(60 <= pitch <= 68 for pitch in after), after
+
+
+def test_the_preset_knob_switches_models_at_once_and_reprimes_the_new_one():
+    sink = ListSink()
+    first, second = StepModel(random_weights(seed=11)), StepModel(random_weights(hidden=24, seed=5))
+    companion = Companion(first, Sampler(SamplingConfig(), seed=0), sink,
+                          CompanionConfig(answer_bars=8, knobs=((24, "preset"),)), models=(first, second))
+    now = play_call(companion, 0.0, G_MAJOR_CALL)
+    now = run_until(companion, now, 6.0)
+    assert companion.status == ANSWERING
+    companion.hear(mido.Message("control_change", control=24, value=127), now)
+    assert companion.model is second and companion.knob_values["preset"] == 1
+    assert companion.state.hidden[0].shape[-1] == 24, "the state is the new model's, primed from what was played"
+    assert sink.cancelled, "the old model's answer stops: its state cannot go on in the new model"
+    now = play_call(companion, now + 1.0, G_MAJOR_CALL)
+    run_until(companion, now, now + 4.0)
+    assert companion.answers_started == 2

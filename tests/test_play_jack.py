@@ -119,8 +119,13 @@ def player(jack_server):
 
 
 def play_call(player, process_ports, pitches=CALL):
-    """Play quarter notes on channel 16 at BPM into livegen; returns when the last key is up."""
-    player.connect(*process_ports)
+    """Play quarter notes on channel 16 at BPM into livegen; returns when the last key is up.
+
+    ``process_ports`` is (livegen's input, its output), or only its input when the player's ears
+    should not hear livegen.
+    """
+    player.connect(*process_ports) if len(process_ports) == 2 else \
+        subprocess.run(["jack_connect", player.address, process_ports[0]], check=True, timeout=5)
     time.sleep(0.3)
     start = time.perf_counter() + 0.05
     for index, pitch in enumerate(pitches):
@@ -239,3 +244,34 @@ def test_midi_learn_over_real_ports_saves_the_knobs_it_was_shown(player, tiny_pr
     assert code == 0, errors
     assert json.loads(knob_file.read_text()) == {"key-lock": 75, "temperature": 74}
     assert "temperature -> CC 74; now move the knob for key-lock" in errors
+
+
+def test_accompany_plays_along_on_the_grid_and_the_players_notes_pass_straight_through(player, tiny_preset,
+                                                                                         tmp_path):
+    synth = jackutil.Collector()  # hears livegen's output only: the thru copies and the model's notes
+    melody = CALL + CALL[::-1]  # four bars of quarters
+    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--mode", "accompany", "--thru",
+                                                    "--out-channel", "2", "--rest-bars", "1", "--quiet")
+    try:
+        synth.connect_from(livegen_out)
+        play_call(player, (livegen_in,), melody)
+        time.sleep(3 * 4 * BEAT)  # the rest: one bar of silence, the bar it finishes, and a margin
+    finally:
+        code, errors = stop(process)
+        synth.close()
+    assert code == 0, errors
+    own = [(t, m) for t, m in player.heard(own=True) if m.type == "note_on" and m.velocity > 0]
+    downbeat, last_release = own[0][0], max(t for t, m in player.heard(own=True) if m.type == "note_off")
+    model = [(t, m) for t, m in synth.received if getattr(m, "channel", None) == 1]
+    thru = [(t, m) for t, m in synth.received if getattr(m, "channel", None) == 15 and m.type == "note_on"]
+    onsets = [t for t, m in model if m.type == "note_on" and m.velocity > 0]
+    assert sum(downbeat < t < last_release for t in onsets) >= 8, f"{len(onsets)} model notes; livegen: {errors}"
+    for at in onsets:
+        ticks = (at - downbeat) / BEAT * codec.TICKS_PER_BEAT
+        assert abs(ticks - round(ticks)) * BEAT / codec.TICKS_PER_BEAT <= PERIOD + 0.0015, "onset off the grid"
+    assert max(onsets) < last_release + 3 * 4 * BEAT, "the model rests once the player has stopped"
+    # The player's own notes are passed on at once, also while the model plays.
+    assert len(thru) == len(own) == len(melody)
+    delays = [t - heard for (t, _), (heard, _) in zip(thru, own)]
+    assert max(delays) <= 3 * PERIOD + 0.003, f"thru delays {[round(1000 * d, 2) for d in delays]} ms"
+    assert sounding_after(m for _, m in model) == set()

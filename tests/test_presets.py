@@ -123,3 +123,18 @@ def test_show_command_writes_a_png(tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"\x89PNG")
     assert len(read_midi(midi).notes) == 2 * len(phrase(bars=2))
+
+
+def test_the_density_setting_thins_and_thickens_the_bundled_presets_answers():
+    model = StepModel(preset.load("chorale").weights)
+    call = phrase(tonic_pitch=64, bars=2)
+
+    def notes_per_bar(density):
+        counts = [len(continue_notes(model, "canonical", call, codec.Meter(), BARS,
+                                     Sampler(SamplingConfig(temperature=0.9, top_p=0.95, density=density),
+                                             seed=seed)).notes) for seed in (0, 1, 2)]
+        return sum(counts) / len(counts) / BARS
+
+    sparse, plain, dense = notes_per_bar(0.3), notes_per_bar(1.0), notes_per_bar(3.0)
+    # Bach's chorales already sound four voices on most beats, so above 1 there is little room left.
+    assert sparse < 0.8 * plain and dense > plain, (sparse, plain, dense)

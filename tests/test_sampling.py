@@ -89,3 +89,21 @@ def test_same_seed_same_tokens():
 def test_nonsense_settings_are_refused_in_words(kwargs, words):
     with pytest.raises(ValueError, match=words):
         SamplingConfig(**kwargs)
+
+
+@pytest.mark.parametrize("density", [0.25, 4.0])
+def test_density_multiplies_the_odds_of_a_chord_note_or_an_onset_within_the_beat(density):
+    cursor = codec.Cursor()
+    for token in (codec.BAR, codec.position_token(0), codec.pitch_token(60), codec.velocity_token(80),
+                  codec.duration_token(12)):
+        cursor.advance(token)
+    sampler = Sampler(SamplingConfig(density=density, max_polyphony=16), seed=1)
+    logits = np.zeros(codec.VOCAB_SIZE, dtype=np.float32)
+    draws = np.array([sampler.choose(logits, cursor) for _ in range(20_000)])
+    allowed = GrammarMask(SamplingConfig(max_polyphony=16)).allowed(cursor)
+    boosted = np.zeros(codec.VOCAB_SIZE, dtype=bool)
+    boosted[codec.pitch_token(61):codec.VELOCITY_BASE] = True  # a higher note of this chord
+    boosted[codec.position_token(1):codec.position_token(13)] = True  # an onset within the next beat
+    boosted &= allowed
+    expected = density * boosted.sum() / (density * boosted.sum() + (allowed & ~boosted).sum())
+    assert np.isin(draws, np.flatnonzero(boosted)).mean() == pytest.approx(expected, abs=0.015)

@@ -109,7 +109,7 @@ def test_threads_soak_through_many_phrases_and_are_joined():
     scheduler = Scheduler(port, recorder=recorder)
     config = CompanionConfig(bpm=400, beats_per_bar=1, phrase_end_beats=0.25, answer_bars=1)
     companion = Companion(StepModel(random_weights(seed=2)), Sampler(SamplingConfig(), seed=1), scheduler, config)
-    engine = EngineThread(companion, inbox, scheduler, recorder, thru=False, on_error=errors.append)
+    engine = EngineThread(companion, inbox, recorder, on_error=errors.append)
     scheduler.start()
     engine.start()
     sent = 0

@@ -77,3 +77,20 @@ def test_export_writes_pieces_with_their_pickup_and_skips_what_fails(tmp_path):
     assert exported.notes[0].onset == 36  # the pickup quarter ends the first bar, off its downbeat
     again = bundled.export_pieces(style, tmp_path / "work", None, log=lambda line: None)
     assert again == summary
+
+
+def test_the_shipped_calls_leave_out_validation_files_whose_music_was_trained_on(tmp_path):
+    from training.card import _ship_calls
+    from livegen.midifile import Piece
+
+    def piece(tonic):
+        return Piece(phrase(tonic, bars=2), codec.Meter(), 120.0)
+
+    folder = tmp_path / "music"
+    folder.mkdir()
+    for name in ("a.mid", "b.mid", "c.mid"):
+        (folder / name).write_bytes(b"MThd")
+    training = [(folder / "a.mid", piece(60))]
+    validation = [(folder / "b.mid", piece(60)), (folder / "c.mid", piece(62))]  # b is a under another name
+    _ship_calls(validation, training, tmp_path / "calls")
+    assert sorted(path.name for path in (tmp_path / "calls").iterdir()) == ["c.mid"]

@@ -53,7 +53,7 @@ def complete_card(style, folder: Path, out: Path, config, log) -> Path:
     folder, out = Path(folder), Path(out)
     report = ingest(folder, progress=False)
     training_pieces, validation_pieces = split_by_file(report.pieces, config.val_split, config.seed)
-    _ship_calls(validation_pieces, out / CALLS_FOLDER)
+    _ship_calls(validation_pieces, training_pieces, out / CALLS_FOLDER)
     storage = compact_weights(out, [piece for _, piece in validation_pieces[:3]], log)
     loaded = preset.load(str(out))
     log(f"evaluating {out.name} on held-out calls in many keys")
@@ -109,11 +109,17 @@ def compact_weights(out: Path, pieces, log) -> dict:
     return {"dtype": "float16", "max_logit_difference": worst}
 
 
-def _ship_calls(validation_pieces, calls_dir: Path) -> None:
-    """Copy the first validation files (by name) into the preset, for ``livegen eval``."""
+def _ship_calls(validation_pieces, training_pieces, calls_dir: Path) -> None:
+    """Copy the first validation files (by name) into the preset, for ``livegen eval``.
+
+    A file whose music is also in a training file (a corpus can hold one piece twice under two
+    names) is not held out: it is left out of the calls.
+    """
     shutil.rmtree(calls_dir, ignore_errors=True)
     calls_dir.mkdir(parents=True)
-    for path in sorted({Path(path) for path, _ in validation_pieces}, key=lambda path: path.name)[:SHIPPED_CALLS]:
+    trained = {tuple(piece.notes) for _, piece in training_pieces}
+    held_out = {Path(path) for path, piece in validation_pieces if tuple(piece.notes) not in trained}
+    for path in sorted(held_out, key=lambda path: path.name)[:SHIPPED_CALLS]:
         shutil.copyfile(path, calls_dir / path.name)
 
 

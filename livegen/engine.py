@@ -42,6 +42,11 @@ ALL_NOTES_OFF_CONTROLS = (120, 123)  # all sound off, all notes off: a keyboard'
 REPORTS_KEPT = 1000
 MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
 KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
+# A re-prime reads at most the seed buffer's last tokens (about 2.5 dense bars), so it stays
+# well under 10 ms however dense the bars. On held-out chorales the next bar's loss after these
+# 128 tokens equals that after all 8 bars (~530 tokens): +0.0008 +- 0.0006 nats/token. The
+# model's memory is short: 48 tokens already match, 16 cost +0.065, no priming +0.12.
+REPRIME_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -439,7 +444,7 @@ class Companion:
             del self.step_seconds[:-1000]
 
     def _reprime(self, now: float) -> None:
-        """Rebuild the model state from the notes of the last ``seed_bars`` bars."""
+        """Rebuild the model state from the notes of the last ``seed_bars`` bars (their last tokens)."""
         current_bar = self.meter.locate(max(0, round(self._tick_of(now))))[0]
         window_start = self.meter.bar_start(max(0, current_bar - self.config.seed_bars + 1))
         self.history = [n for n in self.history
@@ -456,7 +461,7 @@ class Companion:
         for note in model_notes:
             tokens.extend(self.writer.note(note))
         tokens.extend(self.writer.close_bars(0))
-        self._step(tokens)
+        self._step(codec.tail(tokens, REPRIME_TOKENS))
 
     # -- answering -----------------------------------------------------------------------------
     def _phrase_end(self, now: float) -> None:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from livegen import codec
-from livegen.engine import ANSWERING, LISTENING, Companion, CompanionConfig
+from livegen.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion, CompanionConfig
 from livegen.key import Key
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -254,3 +254,29 @@ def test_bpm_auto_takes_the_tempo_of_the_first_phrase_and_answers_on_its_beat(bp
     first = min(n.start for n in sink.notes())
     beats = (first - 1.0) / beat
     assert abs(beats - round(beats)) * beat < 0.01, "within 10 ms of the player's own beat"
+
+
+def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
+    companion, _, model = make(CompanionConfig(answer_bars=1, key_mode="as-is"))
+    fed = []
+    feed = model.feed
+    model.feed = lambda tokens, state: fed.append(list(tokens)) or feed(tokens, state)
+    now = 0.0
+    for beat in range(8 * 4):  # eight bars of four-note chords on every beat: ~420 tokens
+        for pitch in (48, 55, 64, 72):
+            companion.hear(mido.Message("note_on", note=pitch + beat % 3, velocity=80), beat * BEAT)
+        now = run_until(companion, now, beat * BEAT + 0.8 * BEAT)
+        for pitch in (48, 55, 64, 72):
+            companion.hear(mido.Message("note_off", note=pitch + beat % 3), now)
+    companion.tick(now)
+    fed.clear()
+    companion._reprime(now)
+    (tokens,) = fed
+    assert len(tokens) <= REPRIME_TOKENS < companion.writer.cursor.tokens_read
+    onsets = {}
+    for note in codec.decode(tokens):
+        onsets.setdefault(note.onset, []).append(note.pitch)
+    assert len(onsets) >= 8 and all(len(chord) == 4 for chord in onsets.values())  # no chord is cut
+    assert onsets[max(onsets)] == [48 + 31 % 3, 55 + 31 % 3, 64 + 31 % 3, 72 + 31 % 3]  # the last one played
+    run_until(companion, now, now + 2 * BEAT)
+    assert companion.status == ANSWERING

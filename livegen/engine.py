@@ -42,11 +42,12 @@ ALL_NOTES_OFF_CONTROLS = (120, 123)  # all sound off, all notes off: a keyboard'
 REPORTS_KEPT = 1000
 MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
 KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
-# A re-prime reads at most the seed buffer's last tokens (about two dense bars), so it stays
-# under 10 ms however dense the bars. On held-out chorales the next bar's loss after these 96
-# tokens equals that after all 8 bars (~530 tokens): -0.0012 +- 0.0011 nats/token. The
-# model's memory is short: 48 tokens already match, 16 cost +0.065, no priming +0.12.
-REPRIME_TOKENS = 96
+# A re-prime reads at most the seed buffer's last tokens (a dense bar, a few sparse ones), so it
+# stays well under 10 ms however dense the bars, even on a busy machine. On held-out chorales
+# the next bar's loss after these 64 tokens is that after all 8 bars (~530 tokens): -0.0030 +-
+# 0.0013 nats/token (96: -0.0012, 32: +0.0033, 16: +0.065, no priming: +0.12); the model's
+# memory is short (scripts/reprime_window_loss.py).
+REPRIME_TOKENS = 64
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,7 @@ def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
     onsets = {}
     for note in codec.decode(tokens):
         onsets.setdefault(note.onset, []).append(note.pitch)
-    assert len(onsets) >= 6 and all(len(chord) == 4 for chord in onsets.values())  # no chord is cut
+    assert len(onsets) >= 4 and all(len(chord) == 4 for chord in onsets.values())  # no chord is cut
     assert onsets[max(onsets)] == [48 + 31 % 3, 55 + 31 % 3, 64 + 31 % 3, 72 + 31 % 3]  # the last one played
     run_until(companion, now, now + 2 * BEAT)
     assert companion.status == ANSWERING

@@ -377,6 +377,26 @@ def decode(tokens, meter: Meter = Meter()) -> list[Note]:
     return notes
 
 
+def tail(tokens: list[int], budget: int) -> list[int]:
+    """The end of a token stream, at most ``budget`` tokens long, that reads as a stream itself.
+
+    It starts on a bar line, or on an onset after a ``BAR`` of its own: that bar keeps its
+    positions but loses the notes before the cut. Only when a single onset holds more than
+    ``budget`` tokens of notes does it run over, from that onset on.
+    """
+    if len(tokens) <= budget:
+        return tokens
+    cut = None
+    for index in range(len(tokens) - 1, 0, -1):
+        token = tokens[index]
+        if token == BAR or POSITION_BASE <= token < PITCH_BASE:
+            length = len(tokens) - index + (token != BAR)
+            if cut is not None and length > budget:
+                break
+            cut = index
+    return tokens[cut:] if tokens[cut] == BAR else [BAR] + tokens[cut:]
+
+
 def merge_unisons(notes) -> list[Note]:
     """Notes sorted by onset and pitch, keeping only the longest of several on one onset and pitch."""
     kept: dict[tuple[int, int], Note] = {}

@@ -32,12 +32,16 @@ class LSTMState:
             mine[...] = theirs
 
 
-def _sigmoid_(values: np.ndarray) -> None:
-    """In-place logistic sigmoid via tanh (one ufunc, no overflow warnings)."""
-    values *= 0.5
-    np.tanh(values, out=values)
-    values *= 0.5
-    values += 0.5
+def _sigmoid_first(matrix: np.ndarray) -> np.ndarray:
+    """Gate columns from Keras' order (i, f, c, o) to (i, f, o, c), the sigmoid gates halved.
+
+    sigmoid(x) = 0.5 * tanh(x / 2) + 0.5, so with the sigmoid gates' weights and bias halved
+    (exact in binary floating point) one tanh over all four gates serves every gate. The
+    result is float32 and contiguous.
+    """
+    input_gate, forget_gate, candidate, output_gate = np.split(np.asarray(matrix, dtype=np.float32), 4, axis=-1)
+    return np.ascontiguousarray(np.concatenate([input_gate * 0.5, forget_gate * 0.5, output_gate * 0.5, candidate],
+                                               axis=-1))
 
 
 class StepModel:
@@ -50,11 +54,10 @@ class StepModel:
             raise ValueError("weights hold no LSTM layer (no 'lstm0_recurrent' array)")
         self.vocab_size = embedding.shape[0]
         self.hidden_size = size = weights["lstm0_recurrent"].shape[0]
-        kernel0 = np.asarray(weights["lstm0_kernel"], dtype=np.float32)
-        bias0 = np.asarray(weights["lstm0_bias"], dtype=np.float32)
         # Token -> first layer's input gates, bias included: a lookup instead of a matmul.
-        self._input_table = np.ascontiguousarray(embedding @ kernel0 + bias0)
-        self._recurrent0 = np.ascontiguousarray(weights["lstm0_recurrent"], dtype=np.float32)
+        self._input_table = np.ascontiguousarray(
+            embedding @ _sigmoid_first(weights["lstm0_kernel"]) + _sigmoid_first(weights["lstm0_bias"]))
+        self._recurrent0 = _sigmoid_first(weights["lstm0_recurrent"])
         # Upper layers: [input; hidden] stacked so one matmul serves a step; its two row blocks
         # are the input kernel and the recurrent kernel that ``feed`` uses apart.
         self._stacked = []
@@ -63,11 +66,17 @@ class StepModel:
             stacked = np.concatenate(
                 [weights[f"lstm{layer}_kernel"], weights[f"lstm{layer}_recurrent"]], axis=0
             )
-            self._stacked.append(np.ascontiguousarray(stacked, dtype=np.float32))
-            self._biases.append(np.asarray(weights[f"lstm{layer}_bias"], dtype=np.float32))
+            self._stacked.append(_sigmoid_first(stacked))
+            self._biases.append(_sigmoid_first(weights[f"lstm{layer}_bias"]))
         self._dense = np.ascontiguousarray(weights["dense_kernel"], dtype=np.float32)
         self._dense_bias = np.asarray(weights["dense_bias"], dtype=np.float32)
-        self._gates = np.empty(4 * size, dtype=np.float32)
+        self._gates = gates = np.empty(4 * size, dtype=np.float32)
+        # Views of the gate buffer, made once: a step then slices nothing.
+        self._sigmoid_gates = gates[:3 * size]
+        self._input_gate = gates[:size]
+        self._forget_gate = gates[size:2 * size]
+        self._output_gate = gates[2 * size:3 * size]
+        self._candidate = gates[3 * size:]
         self._joined = np.empty(2 * size, dtype=np.float32)
         self._scratch = np.empty(size, dtype=np.float32)
 
@@ -87,14 +96,14 @@ class StepModel:
         gates = self._gates
         np.dot(state.hidden[0], self._recurrent0, out=gates)
         gates += self._input_table[token]
-        self._cell_update(gates, state, 0)
+        self._cell_update(state.cell[0], state.hidden[0])
         size = self.hidden_size
         for layer in range(1, self.layers):
             self._joined[:size] = state.hidden[layer - 1]
             self._joined[size:] = state.hidden[layer]
             np.dot(self._joined, self._stacked[layer - 1], out=gates)
             gates += self._biases[layer - 1]
-            self._cell_update(gates, state, layer)
+            self._cell_update(state.cell[layer], state.hidden[layer])
         return self._output(state)
 
     def _output(self, state: LSTMState) -> np.ndarray:
@@ -102,22 +111,16 @@ class StepModel:
         state.logits += self._dense_bias
         return state.logits
 
-    def _cell_update(self, gates: np.ndarray, state: LSTMState, layer: int) -> None:
-        size = self.hidden_size
-        input_gate = gates[:size]
-        forget_gate = gates[size:2 * size]
-        candidate = gates[2 * size:3 * size]
-        output_gate = gates[3 * size:]
-        _sigmoid_(input_gate)
-        _sigmoid_(forget_gate)
-        _sigmoid_(output_gate)
-        np.tanh(candidate, out=candidate)
-        cell = state.cell[layer]
-        cell *= forget_gate
-        candidate *= input_gate
-        cell += candidate
+    def _cell_update(self, cell: np.ndarray, hidden: np.ndarray) -> None:
+        """From the gates' pre-activations in ``self._gates``: update ``cell``, write ``hidden``."""
+        np.tanh(self._gates, out=self._gates)
+        self._sigmoid_gates *= 0.5
+        self._sigmoid_gates += 0.5
+        cell *= self._forget_gate
+        self._candidate *= self._input_gate
+        cell += self._candidate
         np.tanh(cell, out=self._scratch)
-        np.multiply(self._scratch, output_gate, out=state.hidden[layer])
+        np.multiply(self._scratch, self._output_gate, out=hidden)
 
     def feed(self, tokens, state: LSTMState) -> np.ndarray:
         """Step through ``tokens`` layer by layer; return the logits after the last one."""
@@ -129,14 +132,17 @@ class StepModel:
         size = self.hidden_size
         projected = self._input_table[tokens]  # every step's input gates, bias included
         recurrent = self._recurrent0
+        gates = self._gates
         for layer in range(self.layers):
             outputs = np.empty((tokens.size, size), dtype=np.float32)
-            gates = self._gates
-            for index in range(tokens.size):
-                np.dot(state.hidden[layer], recurrent, out=gates)
-                gates += projected[index]
-                self._cell_update(gates, state, layer)
-                outputs[index] = state.hidden[layer]
+            cell = state.cell[layer]
+            hidden = state.hidden[layer]
+            for inputs, output in zip(projected, outputs):
+                np.dot(hidden, recurrent, out=gates)
+                gates += inputs
+                self._cell_update(cell, output)
+                hidden = output  # each step's hidden is written straight into the layer's outputs
+            state.hidden[layer][...] = hidden
             if layer + 1 < self.layers:
                 stacked = self._stacked[layer]
                 projected = outputs @ stacked[:size] + self._biases[layer]

@@ -160,9 +160,11 @@ class Sampler:
 
 def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig, rng: np.random.Generator) -> int:
     """Sample one allowed token from logits with temperature, top-k, min-p and top-p."""
-    candidates = np.flatnonzero(allowed)
+    # Array methods, not np.* functions: on the 20-200 allowed tokens of a step the
+    # functions' dispatch costs more than the arithmetic (about halves a draw's time).
+    candidates = allowed.nonzero()[0]
     scores = logits[candidates].astype(np.float64)
-    best = int(np.argmax(scores))
+    best = scores.argmax()
     if config.temperature == 0.0 or candidates.size == 1:
         return int(candidates[best])
     scores -= scores[best]
@@ -173,9 +175,9 @@ def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig, rng: n
     if config.min_p:
         scores[scores < config.min_p] = 0.0  # the best scores 1.0 after the shift above
     if config.top_p < 1.0:
-        order = np.argsort(scores)[::-1]
-        cumulative = np.cumsum(scores[order])
-        keep = int(np.searchsorted(cumulative, config.top_p * cumulative[-1])) + 1
+        order = scores.argsort()[::-1]
+        cumulative = np.add.accumulate(scores[order])
+        keep = int(cumulative.searchsorted(config.top_p * cumulative[-1])) + 1
         scores[order[keep:]] = 0.0
-    cumulative = np.cumsum(scores)
-    return int(candidates[np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")])
+    cumulative = np.add.accumulate(scores)
+    return int(candidates[cumulative.searchsorted(rng.random() * cumulative[-1], side="right")])

@@ -151,3 +151,34 @@ def test_transpose_keeps_notes_on_the_piano_and_merge_unisons_keeps_the_longest(
     assert [n.pitch for n in moved] == [98, 27]
     merged = codec.merge_unisons([Note(0, 60, 64, 4), Note(0, 60, 90, 9), Note(3, 60, 64, 2)])
     assert merged == [Note(0, 60, 90, 9), Note(3, 60, 64, 2)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(notes_strategy(max_tick=800), st.integers(4, 120))
+def test_tail_is_the_streams_end_cut_on_a_bar_or_onset(notes, budget):
+    tokens = codec.encode(notes)
+    cut = codec.tail(tokens, budget)
+    if len(tokens) <= budget:
+        assert cut == tokens
+        return
+    verbatim = cut == tokens[-len(cut):]
+    kept = cut if verbatim else cut[1:]
+    assert cut[0] == codec.BAR and tokens[-len(kept):] == kept
+    assert codec.POSITION_BASE <= kept[0] < codec.PITCH_BASE or verbatim
+    left_out = tokens[:-len(kept)]
+    # Over budget only when one onset alone holds more: then the cut is that onset.
+    if len(cut) > budget:
+        assert codec.BAR not in cut[1:]
+        assert sum(codec.POSITION_BASE <= token < codec.PITCH_BASE for token in cut) == 1
+    # No longer cut on a bar or onset fits the budget.
+    for index, token in enumerate(tokens[1:], start=1):
+        if token == codec.BAR or codec.POSITION_BASE <= token < codec.PITCH_BASE:
+            length = len(tokens) - index + (token != codec.BAR)
+            assert length <= len(cut) or length > budget
+    # Read alone, the tail gives the stream's last notes, moved back by the bars left out.
+    first_bar = left_out.count(codec.BAR) - (0 if verbatim else 1)
+    shift = first_bar * Meter().bar_ticks(0)
+    tail_notes = codec.decode(cut)
+    all_notes = codec.decode(tokens)
+    assert tail_notes == [Note(n.onset - shift, n.pitch, n.velocity, n.duration)
+                          for n in all_notes[len(all_notes) - len(tail_notes):]]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from livegen import codec
-from livegen.engine import ANSWERING, LISTENING, Companion, CompanionConfig
+from livegen.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion, CompanionConfig
 from livegen.key import Key
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -299,3 +299,29 @@ def test_the_preset_knob_switches_models_at_once_and_reprimes_the_new_one():
     now = play_call(companion, now + 1.0, G_MAJOR_CALL)
     run_until(companion, now, now + 4.0)
     assert companion.answers_started == 2
+
+
+def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
+    companion, _, model = make(CompanionConfig(answer_bars=1, key_mode="as-is"))
+    fed = []
+    feed = model.feed
+    model.feed = lambda tokens, state: fed.append(list(tokens)) or feed(tokens, state)
+    now = 0.0
+    for beat in range(8 * 4):  # eight bars of four-note chords on every beat: ~420 tokens
+        for pitch in (48, 55, 64, 72):
+            companion.hear(mido.Message("note_on", note=pitch + beat % 3, velocity=80), beat * BEAT)
+        now = run_until(companion, now, beat * BEAT + 0.8 * BEAT)
+        for pitch in (48, 55, 64, 72):
+            companion.hear(mido.Message("note_off", note=pitch + beat % 3), now)
+    companion.tick(now)
+    fed.clear()
+    companion._reprime(now)
+    (tokens,) = fed
+    assert len(tokens) <= REPRIME_TOKENS < companion.writer.cursor.tokens_read
+    onsets = {}
+    for note in codec.decode(tokens):
+        onsets.setdefault(note.onset, []).append(note.pitch)
+    assert len(onsets) >= 4 and all(len(chord) == 4 for chord in onsets.values())  # no chord is cut
+    assert onsets[max(onsets)] == [48 + 31 % 3, 55 + 31 % 3, 64 + 31 % 3, 72 + 31 % 3]  # the last one played
+    run_until(companion, now, now + 2 * BEAT)
+    assert companion.status == ANSWERING

@@ -107,3 +107,45 @@ def test_density_multiplies_the_odds_of_a_chord_note_or_an_onset_within_the_beat
     boosted &= allowed
     expected = density * boosted.sum() / (density * boosted.sum() + (allowed & ~boosted).sum())
     assert np.isin(draws, np.flatnonzero(boosted)).mean() == pytest.approx(expected, abs=0.015)
+
+
+def reference_draw(logits, allowed, config, rng):
+    """The plain way to sample, with numpy's functions step by step: what ``draw`` must equal."""
+    candidates = np.flatnonzero(allowed)
+    scores = logits[candidates].astype(np.float64)
+    best = int(np.argmax(scores))
+    if config.temperature == 0.0 or candidates.size == 1:
+        return int(candidates[best])
+    probabilities = np.exp((scores - scores[best]) / config.temperature)
+    if config.top_k and config.top_k < candidates.size:
+        probabilities[probabilities < np.sort(probabilities)[-config.top_k]] = 0.0
+    probabilities[probabilities < config.min_p] = 0.0
+    if config.top_p < 1.0:
+        order = np.argsort(probabilities)[::-1]
+        cumulative = np.cumsum(probabilities[order])
+        keep = int(np.searchsorted(cumulative, config.top_p * cumulative[-1])) + 1
+        probabilities[order[keep:]] = 0.0
+    cumulative = np.cumsum(probabilities)
+    return int(candidates[np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")])
+
+
+@pytest.mark.parametrize("config", [
+    SamplingConfig(),
+    SamplingConfig(temperature=0.9, top_p=0.95),
+    SamplingConfig(temperature=0.3, top_p=0.5),
+    SamplingConfig(temperature=1.5, top_k=5),
+    SamplingConfig(temperature=0.8, min_p=0.05, top_p=0.9),
+    SamplingConfig(temperature=0),
+])
+def test_draw_picks_the_reference_token_from_the_same_random_stream(config):
+    source = np.random.default_rng(11)
+    ours, theirs = np.random.default_rng(5), np.random.default_rng(5)
+    picks = set()
+    for _ in range(3000):
+        logits = (source.standard_normal(codec.VOCAB_SIZE) * 2).astype(np.float32)
+        allowed = source.random(codec.VOCAB_SIZE) < source.choice([0.05, 0.2, 1.0])
+        allowed[source.integers(codec.VOCAB_SIZE)] = True
+        token = draw(logits, allowed, config, ours)
+        assert token == reference_draw(logits, allowed, config, theirs)
+        picks.add(token)
+    assert len(picks) > 20

@@ -1,0 +1,80 @@
+"""What a bounded re-prime costs musically: the next bar's loss after the seed window's last N tokens.
+
+For every bar of the chorale preset's held-out calls that has 8 bars before it (in one meter),
+the model is primed from a fresh state as a re-prime does, once with all 8 bars and once with
+``codec.tail`` of them for each budget, and the next bar's tokens are scored (nats per token).
+Usage: ``python scripts/reprime_window_loss.py [BUDGET ...]`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from livegen import codec, preset
+from livegen.evaluate import canonical
+from livegen.midifile import read_midi
+from livegen.runtime import StepModel
+
+SEED_BARS = 8
+CALLS = Path(__file__).resolve().parent.parent / "presets" / "chorale" / "calls"
+
+
+def losses(model: StepModel, prime: list[int], target: list[int]) -> float:
+    """Summed negative log-likelihood of ``target`` after ``prime``, from a fresh state."""
+    state = model.initial_state()
+    logits = model.feed(prime, state)
+    total = 0.0
+    for token in target:
+        values = logits.astype(np.float64)
+        top = values.max()
+        total += top + math.log(np.exp(values - top).sum()) - values[token]
+        logits = model.step(token, state)
+    return total
+
+
+def windows():
+    """(piece, seed tokens, next bar's tokens) for every bar with 8 bars of one meter before it."""
+    for path in sorted(CALLS.glob("*.mid")):
+        piece = read_midi(path)
+        notes, _ = canonical(piece.notes)
+        meter = piece.meter
+        last_bar = meter.locate(max(note.onset for note in notes))[0]
+        for bar in range(SEED_BARS, last_bar):  # the last bar is often a held final chord: left out
+            bar_ticks = meter.bar_ticks(bar)
+            if any(meter.bar_ticks(other) != bar_ticks for other in range(bar - SEED_BARS, bar)):
+                continue
+            start, end = meter.bar_start(bar - SEED_BARS), meter.bar_start(bar + 1)
+            moved = [codec.Note(n.onset - start, n.pitch, n.velocity, n.duration)
+                     for n in notes if start <= n.onset < end]
+            one_meter = codec.Meter(((0, bar_ticks),))
+            seed = codec.encode([n for n in moved if n.onset < SEED_BARS * bar_ticks], one_meter, bars=SEED_BARS)
+            whole = codec.encode(moved, one_meter, bars=SEED_BARS + 1)
+            yield path.stem, seed, whole[len(seed):]
+
+
+def main(budgets: list[int]) -> None:
+    model = StepModel(preset.load("chorale").weights)
+    rows = []
+    for piece, seed, target in windows():
+        row = {"piece": piece, "seed": len(seed), "target": len(target),
+               "all 8 bars": losses(model, seed, target), "no priming": losses(model, [], target)}
+        for budget in budgets:
+            row[budget] = losses(model, codec.tail(seed, budget), target)
+        rows.append(row)
+    tokens = sum(row["target"] for row in rows)
+    seeds = [row["seed"] for row in rows]
+    print(f"{len(rows)} bars of {len({row['piece'] for row in rows})} pieces, {tokens} target tokens; "
+          f"8-bar seed: median {int(np.median(seeds))} tokens ({min(seeds)}-{max(seeds)})")
+    reference = np.array([row["all 8 bars"] / row["target"] for row in rows])
+    for name in ["all 8 bars", *budgets, "no priming"]:
+        per_bar = np.array([row[name] / row["target"] for row in rows]) - reference
+        print(f"{name!s:>10}: {sum(row[name] for row in rows) / tokens:.4f} nats/token, vs all 8 bars "
+              f"{per_bar.mean():+.4f} +- {per_bar.std(ddof=1) / math.sqrt(len(rows)):.4f} (mean per bar, SE)")
+
+
+if __name__ == "__main__":
+    main([int(budget) for budget in sys.argv[1:]] or [16, 32, 48, 64, 96, 128, 160, 192, 256])

@@ -87,6 +87,9 @@ class _NullSink:
     def cancel(self, tag):
         pass
 
+    def retract(self, tag, not_before):
+        return set()
+
 
 def _call_messages(bars: int, beat: float):
     """A call of ``bars`` bars of quarter notes with a held bass, as (time, message) pairs."""
@@ -153,6 +156,22 @@ def bench_reprime(weights: dict, repeats: int) -> dict:
         whole.append(time.perf_counter() - started)
     return {**percentiles_ms(times), "seed_bars": 8, "notes": len(companion.history), "tokens": len(tokens),
             "tokens_read": len(codec.tail(tokens, REPRIME_TOKENS)), "whole_buffer": percentiles_ms(whole)}
+
+
+def bench_accompany(weights: dict, bars: int) -> dict:
+    """Accompany mode: a player's note -> the accompaniment's unsent beat sampled again with it."""
+    model = StepModel(weights)
+    model.warm_up()
+    companion = Companion(model, Sampler(seed=0), _NullSink(), CompanionConfig(bpm=120, mode="accompany"))
+    now = 0.0
+    for at, message in _call_messages(bars, 0.5):
+        while now + 0.002 < at:
+            now += 0.002
+            companion.tick(now)
+        companion.hear(message, at)
+        now = at
+        companion.tick(now)
+    return {**percentiles_ms(companion.replans), "player_notes": bars * 4}
 
 
 def _call_tokens(bars: int) -> list[int]:
@@ -403,6 +422,8 @@ def run(quick: bool = False, compare: bool = True, log=print) -> dict:
     results["readiness"] = bench_readiness(weights, repeats=2 if quick else 10)
     log("re-priming after a key change ...")
     results["reprime"] = bench_reprime(weights, 5 if quick else 50)
+    log("accompany: re-planning on each player note ...")
+    results["accompany"] = bench_accompany(weights, 4 if quick else 32)
     log("scheduler ...")
     results["scheduler"] = bench_scheduler(2.0 if quick else 60.0)
     log("JACK timing (jack_midi_dump) ...")
@@ -433,6 +454,10 @@ def table(results: dict) -> str:
                  f"{reprime['tokens']} tokens; reads the last {reprime['tokens_read']})",
                  f"median {reprime['median_ms']} ms, max {reprime['max_ms']} ms",
                  f"feeding all {reprime['tokens']} tokens: median {reprime['whole_buffer']['median_ms']} ms"))
+    accompany = results["accompany"]
+    rows.append((f"accompany: player's note -> unsent beat sampled again ({accompany['player_notes']} notes)",
+                 f"median {accompany['median_ms']} ms, p99 {accompany['p99_ms']} ms, max {accompany['max_ms']} ms",
+                 ""))
     rows.append(("scheduler lateness", f"median {sched['median_ms']} ms, p99 {sched['p99_ms']} ms, "
                  f"max {sched['max_ms']} ms over {sched['seconds']} s; drift {sched['drift_ms']} ms", "ideal grid"))
     jack = results["jack"]

@@ -46,6 +46,8 @@ REPORTS_KEPT = 1000
 MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
 KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
 REPLAN_MARGIN_S = 0.004  # accompany: notes due sooner than this are on their way out and are kept
+STREAM_TOKENS_PER_TICK = 24  # accompany: sample at most this much of the lookahead per tick (~2 ms) ...
+STREAM_URGENT_S = 0.05  # ... once the plan reaches this far ahead, so new player notes are heard soon
 # A re-prime reads at most the seed buffer's last tokens (a dense bar, a few sparse ones), so it
 # stays well under 10 ms however dense the bars, even on a busy machine. On held-out chorales
 # the next bar's loss after these 64 tokens is that after all 8 bars (~530 tokens): -0.0030 +-
@@ -214,6 +216,7 @@ class Companion:
         # Reports of recent answers; bounded, so a session of hours keeps a flat memory.
         self.answered: deque[AnswerPlan] = deque(maxlen=REPORTS_KEPT)
         self.readiness: deque[float] = deque(maxlen=REPORTS_KEPT)  # phrase end -> first answer note, s
+        self.replans: deque[float] = deque(maxlen=REPORTS_KEPT)  # accompany: a player's note -> plan sampled again, s
         self.step_seconds: list[float] = []
         self.perf_now = time.perf_counter
         self._reset_model(base_bar=0)
@@ -728,6 +731,7 @@ class Companion:
 
     def _replan(self, now: float) -> None:
         """Take back what is not yet sent and sample it again from what is known now."""
+        started = self.perf_now()
         stream = self.stream
         not_before = now + REPLAN_MARGIN_S
         taken_back = self.sink.retract(stream.tag, not_before)
@@ -735,6 +739,8 @@ class Companion:
         floor = max(stream.floor, math.ceil(self._tick_of(not_before)),
                     max((p.onset + 1 for p in stream.planned), default=0))
         self._fork(now, floor)
+        self._sample_stream(now)
+        self.replans.append(self.perf_now() - started)
 
     def _fork(self, now: float, floor: int) -> None:
         """A fork of the state that has heard every known note, sampling from ``floor`` on."""
@@ -766,8 +772,12 @@ class Companion:
         stream = self.stream
         offset = self.meter.bar_start(self.base_bar)
         horizon = max(self._tick_of(now) + self.config.lookahead_beats * codec.TICKS_PER_BEAT, stream.floor)
-        fresh = []
+        urgent = self._tick_of(now + STREAM_URGENT_S)
+        budget = STREAM_TOKENS_PER_TICK
         while not stream.done_sampling and offset + stream.cursor.onset <= horizon:
+            if budget <= 0 and offset + stream.cursor.onset > urgent:
+                break  # the rest of the lookahead on the next ticks
+            budget -= 1
             token = self.sampler.choose(stream.state.logits, stream.cursor, stream.floor - offset)
             if self._beyond_answer(token, stream, offset):
                 stream.done_sampling = True
@@ -778,9 +788,7 @@ class Companion:
                 timed = self._timed(note, offset, stream)
                 real = codec.Note(offset + note.onset, timed.pitch, note.velocity, note.duration)
                 stream.planned.append(Planned(offset + note.onset, real, timed))
-                fresh.append(timed)
-        if fresh:
-            self.sink.play(fresh, stream.tag)
+                self.sink.play([timed], stream.tag)  # at once: a note due soon must not wait for the rest
 
     def _end_stream(self, now: float, interrupted: bool) -> None:
         """The player rested (or stopped the transport, or the mode changed): the accompaniment ends."""

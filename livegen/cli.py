@@ -388,19 +388,22 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
     import time
 
     from livegen import calibrate as calibration, ports
+    from livegen.listener import Listener
 
     if not virtual and (output_name is None or input_name is None):
         raise click.UsageError("name both ports (--out and --in, see 'livegen ports') or use --virtual")
     _backend(backend)
     inbox, arrived = [], threading.Event()
 
-    def heard(message):
-        inbox.append((time.perf_counter(), message))
+    def heard(at, message):
+        inbox.append((at, message))
         arrived.set()
 
     output = ports.open_output(output_name, virtual=virtual)
     try:
-        source = ports.open_input(input_name, heard, virtual=virtual)
+        source = ports.open_input(input_name, virtual=virtual)
+        listener = Listener(source, heard)
+        listener.start()
         try:
             click.echo(f"probe notes go out of {output.name!r} and should come back into {source.name!r}", err=True)
             deadline = time.perf_counter() + wait
@@ -410,6 +413,7 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
                                   f"{source.name!r} (directly, or through the DAW's MIDI thru)")
             trips = calibration.measure(output, inbox, arrived, count=count)
         finally:
+            listener.stop()
             source.close()
     finally:
         output.close()

@@ -1,6 +1,6 @@
 """A live session: ports, the three threads, and every way out releasing what sounds.
 
-Roles, one thread each: the port callback stamps and enqueues (``Listener``); ``EngineThread``
+Roles, one thread each: a ``Listener`` per input port reads, stamps and enqueues; ``EngineThread``
 runs the companion; the ``Scheduler`` sends. The main thread only supervises: signals, the
 status line, and noticing ports that disappear.
 """
@@ -20,6 +20,7 @@ import mido
 from livegen import calibrate, ports
 from livegen.clock import ExternalClock
 from livegen.engine import CLOCK_MESSAGES, Companion, CompanionConfig
+from livegen.listener import Listener
 from livegen.preset import Preset
 from livegen.recorder import PLAYER, Recorder
 from livegen.runtime import StepModel
@@ -44,17 +45,6 @@ class PortsConfig:
     thru: bool = False
     clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
     program: int | None = None  # program change (0..127) sent on the answer's channel at start
-
-
-class Listener:
-    """The port callback: stamp the message with the clock and enqueue it, nothing else."""
-
-    def __init__(self, inbox: queue.SimpleQueue, now=time.perf_counter) -> None:
-        self.inbox = inbox
-        self.now = now
-
-    def __call__(self, message) -> None:
-        self.inbox.put((self.now(), message))
 
 
 class EngineThread:
@@ -136,6 +126,7 @@ class Session:
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.input_port = None
         self.clock_port = None
+        self.listeners: list[Listener] = []
         self.output_port = None
         self.scheduler: Scheduler | None = None
         self.engine: EngineThread | None = None
@@ -148,6 +139,9 @@ class Session:
             self.reason = reason
             self.failed = failed
         self._stop.set()
+
+    def _enqueue(self, at: float, message) -> None:
+        self.inbox.put((at, message))
 
     def _thread_failed(self, error: Exception) -> None:
         self.request_stop(f"stopped: {type(error).__name__}: {error}", failed=True)
@@ -177,15 +171,19 @@ class Session:
         self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock)
         self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,
                                    self.ports_config.thru, self._thread_failed)
-        self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox),
-                                           virtual=self.ports_config.virtual, create=self.ports_config.create)
+        self.input_port = ports.open_input(self.ports_config.input_name, virtual=self.ports_config.virtual,
+                                           create=self.ports_config.create)
         clock_name = self.ports_config.clock_name
         if clock_name not in (None, "in"):
-            self.clock_port = ports.open_input(clock_name, Listener(self.inbox), create=self.ports_config.create)
+            self.clock_port = ports.open_input(clock_name, create=self.ports_config.create)
+        self.listeners = [Listener(port, self._enqueue) for port in (self.input_port, self.clock_port)
+                          if port is not None]
         # The threads start once every port is open: opening a JACK port takes ~100 ms of the
         # interpreter, which would make the first clock pulses and notes late.
         self.scheduler.start()
         self.engine.start()
+        for listener in self.listeners:
+            listener.start()
         self.ready_at = time.perf_counter()
 
     def run(self, duration: float | None = None, on_status=None) -> None:
@@ -225,7 +223,7 @@ class Session:
     def close(self) -> list[str]:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""
         problems = []
-        for step in (self._stop_engine, self._close_input, self._stop_scheduler, self._close_output,
+        for step in (self._close_input, self._stop_engine, self._stop_scheduler, self._close_output,
                      self._write_recording):
             try:
                 step()
@@ -238,6 +236,9 @@ class Session:
             self.engine.stop()
 
     def _close_input(self) -> None:
+        """Stop listening first: the engine then drains all that was heard into the recording."""
+        for listener in self.listeners:
+            listener.stop()
         for port in (self.input_port, self.clock_port):
             if port is not None:
                 port.close()

@@ -7,6 +7,9 @@ import time
 
 import mido
 
+from livegen import ports
+from livegen.listener import Listener
+
 _probe_numbers = itertools.count()
 STARTED: list[subprocess.Popen] = []  # livegen processes a test started; conftest ends any left running
 
@@ -58,18 +61,21 @@ def wait_for_connection(source: str, destination: str, timeout: float = 2.0) -> 
 
 
 class Collector:
-    """A foreign JACK client with one MIDI input that stamps and keeps every message it receives."""
+    """A foreign JACK client with one MIDI input that stamps and keeps every message it receives.
+
+    It reads rtmidi's queue from a thread of its own (livegen's ``Listener``): a Python callback
+    would hold up JACK's process thread while the test's own thread has the GIL, and JACK would
+    drop the periods it missed.
+    """
 
     def __init__(self):
         self.client_name = f"probe-{os.getpid()}-{next(_probe_numbers)}"
         self.received: list[tuple[float, mido.Message]] = []
-        self._port = mido.open_input("in", client_name=self.client_name, callback=self._receive)
+        self._port = ports.open_input("in", virtual=True, client_name=self.client_name)
+        self._listener = Listener(self._port, lambda at, message: self.received.append((at, message)))
+        self._listener.start()
         self.address = f"{self.client_name}:in"
         wait_for_port(self.address)
-
-    def _receive(self, message: mido.Message) -> None:
-        """rtmidi callback: stamp on arrival and keep."""
-        self.received.append((time.perf_counter(), message))
 
     def connect_from(self, output_port_name: str) -> None:
         """Route a JACK MIDI output into this probe."""
@@ -101,4 +107,5 @@ class Collector:
 
     def close(self) -> None:
         """Leave JACK."""
+        self._listener.stop()
         self._port.close()

@@ -139,7 +139,7 @@ def answer(jack):
 @pytest.mark.jack
 def test_default_virtual_ports_are_livegen_in_and_answer_seen_from_the_other_side(jack):
     output = ports.open_output(virtual=True)
-    player = ports.open_input(virtual=True, callback=lambda message: None)
+    player = ports.open_input(virtual=True)
     try:
         # Each rtmidi port is its own JACK client: the answer's port has a client of its own.
         assert output.name == "livegen-out:answer"

@@ -268,6 +268,27 @@ def still_there(port, kind: str) -> bool:
     return port.name in (inputs if kind == "input" else outputs)
 
 
+def reconnect(port) -> bool:
+    """Connect ``port`` again to its device if one of that name is back; whether it is connected now.
+
+    The port stays ours (its rtmidi client and queue are kept); only the connection is made
+    anew. An ALSA device that comes back under another client number is found all the same.
+    """
+    own_client = port._rt
+    names = own_client.get_ports()
+    same = [name for name in names if name == port.name] or [
+        name for name in names if _ALSA_NUMBERS.sub("", name) == _ALSA_NUMBERS.sub("", port.name)]
+    if len(same) != 1:
+        return False
+    try:
+        own_client.close_port()
+        own_client.open_port(names.index(same[0]))
+    except _RTMIDI_ERRORS:
+        return False  # gone again while we connected: the next check tries once more
+    port.name = same[0]
+    return True
+
+
 def panic_messages(sounding: Iterable[tuple[int, int]], channels: Iterable[int]) -> list[mido.Message]:
     """Messages that silence a synth: note-offs for ``sounding``, then per channel pedal up, all notes/sound off.
 

@@ -25,7 +25,7 @@ from livegen.preset import Preset
 from livegen.recorder import PLAYER, Recorder
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
-from livegen.scheduler import Scheduler
+from livegen.scheduler import THRU, Scheduler
 
 CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
                               "aftertouch", "polytouch", "program_change"})
@@ -45,6 +45,7 @@ class PortsConfig:
     thru: bool = False
     clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
     program: int | None = None  # program change (0..127) sent on the answer's channel at start
+    reconnect: bool = False  # wait for a named port that disappears, rather than end the session
 
 
 class EngineThread:
@@ -127,6 +128,7 @@ class Session:
         self.input_port = None
         self.clock_port = None
         self.listeners: list[Listener] = []
+        self.waiting_for: list[tuple[str, object]] = []  # (kind, port) lost, with --reconnect
         self.output_port = None
         self.scheduler: Scheduler | None = None
         self.engine: EngineThread | None = None
@@ -139,6 +141,11 @@ class Session:
             self.reason = reason
             self.failed = failed
         self._stop.set()
+
+    def _send_program(self) -> None:
+        if self.ports_config.program is not None:
+            self.scheduler.send_soon(mido.Message("program_change", channel=self.companion_config.out_channel,
+                                                  program=self.ports_config.program), tag=0)
 
     def _enqueue(self, at: float, message) -> None:
         self.inbox.put((at, message))
@@ -164,9 +171,7 @@ class Session:
                          f"for {self.output_port.name!r}")
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
                                    latency_offset=offset_ms / 1000)
-        if self.ports_config.program is not None:
-            self.scheduler.send_soon(mido.Message("program_change", channel=config.out_channel,
-                                                  program=self.ports_config.program), tag=0)
+        self._send_program()
         clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
         self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock)
         self.engine = EngineThread(self.companion, self.inbox, self.scheduler, self.recorder,
@@ -217,8 +222,31 @@ class Session:
 
     def _check_ports(self, watched) -> None:
         for kind, port in watched:
-            if not ports.still_there(port, kind):
-                self.request_stop(f"stopped: the MIDI {kind} {port.name!r} disappeared", failed=True)
+            if (kind, port) in self.waiting_for:
+                self._try_reconnect(kind, port)
+            elif not ports.still_there(port, kind):
+                self._lost(kind, port)
+
+    def _lost(self, kind: str, port) -> None:
+        """A port's device is gone: let go of what it was holding, then end the session or wait for it."""
+        if port is self.input_port:
+            # Its note-offs will never come: the keyboard's own panic releases the held keys
+            # (which would hold the phrase open) and what --thru passed on to the synth.
+            channel = self.companion_config.in_channel or 0
+            self._enqueue(time.perf_counter(), mido.Message("control_change", channel=channel, control=123))
+            self.scheduler.cancel(THRU)
+        if not self.ports_config.reconnect:
+            self.request_stop(f"stopped: the MIDI {kind} {port.name!r} disappeared", failed=True)
+            return
+        self.waiting_for.append((kind, port))
+        self.log(f"the MIDI {kind} {port.name!r} disappeared; waiting for it to come back (Ctrl-C to stop)")
+
+    def _try_reconnect(self, kind: str, port) -> None:
+        if ports.reconnect(port):
+            self.waiting_for.remove((kind, port))
+            self.log(f"the MIDI {kind} {port.name!r} is back: carrying on")
+            if port is self.output_port:
+                self._send_program()  # a synth that restarted has forgotten it
 
     def close(self) -> list[str]:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""
@@ -263,6 +291,8 @@ class Session:
 
 def status_line(session: Session) -> str:
     """One line of what the companion is doing, for the live view."""
+    if session.waiting_for:
+        return "waiting for " + ", ".join(repr(port.name) for _, port in session.waiting_for) + " to come back"
     companion = session.companion
     clock = companion.clock
     if clock.started:

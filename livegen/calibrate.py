@@ -31,7 +31,7 @@ def measure(output, inbox: list, arrived: threading.Event, count: int = 20, gap:
             timeout: float = 1.0, now=time.perf_counter) -> list[float]:
     """Send ``count`` probe notes on ``output`` and time each one's return into ``inbox``.
 
-    ``inbox`` is filled by the input port's callback with ``(time, message)``; ``arrived`` is
+    ``inbox`` is filled by the input port's listener with ``(time, message)``; ``arrived`` is
     set on each arrival. Returns the round trips in seconds of the notes that came back.
     """
     trips = []

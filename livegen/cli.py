@@ -298,13 +298,16 @@ def panic(output_name, channels, backend):
 @click.option("--latency-offset", type=click.FloatRange(0, 500), default=None, metavar="MS",
               help="Send this many ms early (default: what 'livegen calibrate' measured for --out, else 0).")
 @click.option("--duration", type=click.FloatRange(0.1, None), default=None, help="Stop after this many seconds.")
+@click.option("--reconnect", is_flag=True,
+              help="When a port named with --in, --out or --clock disappears, wait for it to come back and "
+                   "carry on (default: stop the session).")
 @click.option("--quiet", is_flag=True, help="No live status line.")
 @reports_errors
 def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create, backend, bpm, beats_per_bar,
          phrase_end, end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel,
          thru, program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome,
          metronome_channel, count_in, temperature, top_p, polyphony, density, lowest, highest, key_lock, seed, record,
-         latency_offset, duration, quiet):
+         latency_offset, duration, reconnect, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import knobs, ports, preset as presets
     from livegen.engine import CompanionConfig
@@ -314,6 +317,9 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
     if not virtual and (input_name is None or output_name is None) and not create:
         raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
                                "or use --virtual to make ports to connect to")
+    if reconnect and virtual:
+        raise click.UsageError("--reconnect waits for ports named with --in/--out/--clock; --virtual ports are "
+                               "livegen's own and never disappear (connect them again with your patchbay)")
     auto_tempo = bpm == "auto"
     if auto_tempo and (clock_name or metronome or send_clock):
         raise click.UsageError("--bpm auto takes the tempo from your playing: it cannot go with --clock, "
@@ -351,7 +357,7 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
                               pitch_low=lowest, pitch_high=highest)
     session = Session(loaded, companion, sampling,
                       PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name,
-                                  None if program is None else program - 1),
+                                  None if program is None else program - 1, reconnect),
                       seed=seed, record=record, log=lambda text: click.echo(text, err=True),
                       latency_offset_ms=latency_offset, alternatives=tuple(alternatives))
     try:
@@ -437,19 +443,22 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
     import time
 
     from livegen import calibrate as calibration, ports
+    from livegen.listener import Listener
 
     if not virtual and (output_name is None or input_name is None):
         raise click.UsageError("name both ports (--out and --in, see 'livegen ports') or use --virtual")
     _backend(backend)
     inbox, arrived = [], threading.Event()
 
-    def heard(message):
-        inbox.append((time.perf_counter(), message))
+    def heard(at, message):
+        inbox.append((at, message))
         arrived.set()
 
     output = ports.open_output(output_name, virtual=virtual)
     try:
-        source = ports.open_input(input_name, heard, virtual=virtual)
+        source = ports.open_input(input_name, virtual=virtual)
+        listener = Listener(source, heard)
+        listener.start()
         try:
             click.echo(f"probe notes go out of {output.name!r} and should come back into {source.name!r}", err=True)
             deadline = time.perf_counter() + wait
@@ -459,6 +468,7 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
                                   f"{source.name!r} (directly, or through the DAW's MIDI thru)")
             trips = calibration.measure(output, inbox, arrived, count=count)
         finally:
+            listener.stop()
             source.close()
     finally:
         output.close()

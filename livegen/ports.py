@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import mido
@@ -21,6 +21,9 @@ OUTPUT_CLIENT_NAME = "livegen-out"
 DEFAULT_PORT_NAMES = {"input": "in", "output": "answer"}
 ALSA_SEQUENCER = "/dev/snd/seq"
 JACK_DUMMY_COMMAND = "jackd --no-realtime -d dummy -r 48000 -p 128"
+
+# Messages rtmidi holds for the listener: 20 s of a 3,000-a-second flood, 2 MB at most.
+INPUT_QUEUE_SIZE = 1 << 16
 
 SUSTAIN_PEDAL = 64
 ALL_SOUND_OFF = 120
@@ -149,10 +152,31 @@ def _listing(names: Iterable[str]) -> str:
     return ", ".join(repr(name) for name in names) or "none"
 
 
-def open_input(name: str | None = None, callback: Callable[[mido.Message], None] | None = None,
-               virtual: bool = False, create: bool = False, client_name: str = CLIENT_NAME):
-    """Open the player's port (or a virtual one) so that ``callback`` gets each incoming message."""
-    return _open("input", name, virtual, create, client_name, callback=callback)
+class InputPort:
+    """A MIDI input whose messages wait in rtmidi's own queue until a listener thread reads them.
+
+    mido's input ports always set a Python callback, which rtmidi calls from JACK's process
+    thread; that thread then waits for the GIL and JACK drops the periods it misses.
+    """
+
+    def __init__(self, midi_in: rtmidi.MidiIn, name: str) -> None:
+        self._rt = midi_in
+        self.name = name
+
+    def get_message(self) -> tuple[list[int], float] | None:
+        """The oldest waiting message as (bytes, seconds since the message before), or None."""
+        return self._rt.get_message()
+
+    def close(self) -> None:
+        """Leave the MIDI system; messages still queued are dropped."""
+        self._rt.close_port()
+        self._rt.delete()
+
+
+def open_input(name: str | None = None, virtual: bool = False, create: bool = False,
+               client_name: str = CLIENT_NAME) -> InputPort:
+    """Open the player's port (or a virtual one) for a listener thread to read."""
+    return _open("input", name, virtual, create, client_name)
 
 
 def open_output(name: str | None = None, virtual: bool = False, create: bool = False,
@@ -205,12 +229,29 @@ def _port_names(kind: str) -> list[str]:
 
 
 def _call_opener(kind: str, name: str, failure: str, **options):
-    """Open a mido port, turning backend errors into a PortError that starts with ``failure``."""
-    opener = mido.open_input if kind == "input" else mido.open_output
+    """Open a port, turning backend errors into a PortError that starts with ``failure``."""
+    opener = _open_input_port if kind == "input" else mido.open_output
     try:
         return opener(name, **options)
     except _RTMIDI_ERRORS as error:
         raise PortError(f"{failure}: {error}. Check that it still exists with 'livegen ports'") from error
+
+
+def _open_input_port(name: str, virtual: bool = False, client_name: str | None = None) -> InputPort:
+    """Open an rtmidi input on mido's backend without a callback (see ``InputPort``)."""
+    api = _API_IDS[mido.backend.api] if mido.backend.api else rtmidi.API_UNSPECIFIED
+    midi_in = rtmidi.MidiIn(rtapi=api, name=client_name if virtual else None, queue_size_limit=INPUT_QUEUE_SIZE)
+    try:
+        # Active sensing too, though nobody needs it: rtmidi's delta times skip what it ignores.
+        midi_in.ignore_types(sysex=False, timing=False, active_sense=False)
+        if virtual:
+            midi_in.open_virtual_port(name)
+        else:
+            midi_in.open_port(midi_in.get_ports().index(name))
+    except BaseException:
+        midi_in.delete()
+        raise
+    return InputPort(midi_in, name)
 
 
 def still_there(port, kind: str) -> bool:
@@ -225,6 +266,27 @@ def still_there(port, kind: str) -> bool:
         return port.name in own_client.get_ports()
     inputs, outputs = list_ports()
     return port.name in (inputs if kind == "input" else outputs)
+
+
+def reconnect(port) -> bool:
+    """Connect ``port`` again to its device if one of that name is back; whether it is connected now.
+
+    The port stays ours (its rtmidi client and queue are kept); only the connection is made
+    anew. An ALSA device that comes back under another client number is found all the same.
+    """
+    own_client = port._rt
+    names = own_client.get_ports()
+    same = [name for name in names if name == port.name] or [
+        name for name in names if _ALSA_NUMBERS.sub("", name) == _ALSA_NUMBERS.sub("", port.name)]
+    if len(same) != 1:
+        return False
+    try:
+        own_client.close_port()
+        own_client.open_port(names.index(same[0]))
+    except _RTMIDI_ERRORS:
+        return False  # gone again while we connected: the next check tries once more
+    port.name = same[0]
+    return True
 
 
 def panic_messages(sounding: Iterable[tuple[int, int]], channels: Iterable[int]) -> list[mido.Message]:

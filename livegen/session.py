@@ -1,6 +1,6 @@
 """A live session: ports, the three threads, and every way out releasing what sounds.
 
-Roles, one thread each: the port callback stamps and enqueues (``Listener``); ``EngineThread``
+Roles, one thread each: a ``Listener`` per input port reads, stamps and enqueues; ``EngineThread``
 runs the companion; the ``Scheduler`` sends. The main thread only supervises: signals, the
 status line, and noticing ports that disappear.
 """
@@ -20,11 +20,12 @@ import mido
 from livegen import calibrate, ports
 from livegen.clock import ExternalClock
 from livegen.engine import CLOCK_MESSAGES, Companion, CompanionConfig
+from livegen.listener import Listener
 from livegen.preset import Preset
 from livegen.recorder import PLAYER, Recorder
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
-from livegen.scheduler import Scheduler
+from livegen.scheduler import THRU, Scheduler
 
 CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
                               "aftertouch", "polytouch", "program_change"})
@@ -44,21 +45,7 @@ class PortsConfig:
     thru: bool = False
     clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
     program: int | None = None  # program change (0..127) sent on the answer's channel at start
-
-
-class Listener:
-    """The port callback: stamp the message with the clock and enqueue it; pass the player's notes
-    on at once when asked (``thru``), so no work on the engine thread can delay them."""
-
-    def __init__(self, inbox: queue.SimpleQueue, now=time.perf_counter, thru=None) -> None:
-        self.inbox = inbox
-        self.now = now
-        self.thru = thru
-
-    def __call__(self, message) -> None:
-        self.inbox.put((self.now(), message))
-        if self.thru is not None and message.type in CHANNEL_MESSAGES:
-            self.thru(message)
+    reconnect: bool = False  # wait for a named port that disappears, rather than end the session
 
 
 class EngineThread:
@@ -137,6 +124,8 @@ class Session:
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.input_port = None
         self.clock_port = None
+        self.listeners: list[Listener] = []
+        self.waiting_for: list[tuple[str, object]] = []  # (kind, port) lost, with --reconnect
         self.output_port = None
         self.scheduler: Scheduler | None = None
         self.engine: EngineThread | None = None
@@ -149,6 +138,18 @@ class Session:
             self.reason = reason
             self.failed = failed
         self._stop.set()
+
+    def _send_program(self) -> None:
+        if self.ports_config.program is not None:
+            self.scheduler.send_soon(mido.Message("program_change", channel=self.companion_config.out_channel,
+                                                  program=self.ports_config.program), tag=0)
+
+    def _enqueue(self, at: float, message) -> None:
+        """What a listener heard: queued for the engine, and the player's notes passed on at once
+        with ``--thru`` (from the listener's thread, so no work on the engine can delay them)."""
+        self.inbox.put((at, message))
+        if self.ports_config.thru and message.type in CHANNEL_MESSAGES:
+            self.scheduler.send_soon(message)
 
     def _thread_failed(self, error: Exception) -> None:
         self.request_stop(f"stopped: {type(error).__name__}: {error}", failed=True)
@@ -173,23 +174,24 @@ class Session:
                          f"for {self.output_port.name!r}")
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
                                    latency_offset=offset_ms / 1000)
-        if self.ports_config.program is not None:
-            self.scheduler.send_soon(mido.Message("program_change", channel=config.out_channel,
-                                                  program=self.ports_config.program), tag=0)
+        self._send_program()
         clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
         self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock,
                                    models)
         self.engine = EngineThread(self.companion, self.inbox, self.recorder, self._thread_failed)
-        thru = self.scheduler.send_soon if self.ports_config.thru else None
-        self.input_port = ports.open_input(self.ports_config.input_name, Listener(self.inbox, thru=thru),
-                                           virtual=self.ports_config.virtual, create=self.ports_config.create)
+        self.input_port = ports.open_input(self.ports_config.input_name, virtual=self.ports_config.virtual,
+                                           create=self.ports_config.create)
         clock_name = self.ports_config.clock_name
         if clock_name not in (None, "in"):
-            self.clock_port = ports.open_input(clock_name, Listener(self.inbox), create=self.ports_config.create)
+            self.clock_port = ports.open_input(clock_name, create=self.ports_config.create)
+        self.listeners = [Listener(port, self._enqueue) for port in (self.input_port, self.clock_port)
+                          if port is not None]
         # The threads start once every port is open: opening a JACK port takes ~100 ms of the
         # interpreter, which would make the first clock pulses and notes late.
         self.scheduler.start()
         self.engine.start()
+        for listener in self.listeners:
+            listener.start()
         self.ready_at = time.perf_counter()
 
     def run(self, duration: float | None = None, on_status=None) -> None:
@@ -223,13 +225,37 @@ class Session:
 
     def _check_ports(self, watched) -> None:
         for kind, port in watched:
-            if not ports.still_there(port, kind):
-                self.request_stop(f"stopped: the MIDI {kind} {port.name!r} disappeared", failed=True)
+            if (kind, port) in self.waiting_for:
+                self._try_reconnect(kind, port)
+            elif not ports.still_there(port, kind):
+                self._lost(kind, port)
+
+    def _lost(self, kind: str, port) -> None:
+        """A port's device is gone: let go of what it was holding, then end the session or wait for it."""
+        if port is self.input_port:
+            # Its note-offs will never come: the keyboard's own panic releases the held keys
+            # (which would hold the phrase open) and what --thru passed on to the synth.
+            channel = self.companion_config.in_channel or 0
+            # Into the engine only: passed on, it would also cut the model's notes on that channel.
+            self.inbox.put((time.perf_counter(), mido.Message("control_change", channel=channel, control=123)))
+            self.scheduler.cancel(THRU)
+        if not self.ports_config.reconnect:
+            self.request_stop(f"stopped: the MIDI {kind} {port.name!r} disappeared", failed=True)
+            return
+        self.waiting_for.append((kind, port))
+        self.log(f"the MIDI {kind} {port.name!r} disappeared; waiting for it to come back (Ctrl-C to stop)")
+
+    def _try_reconnect(self, kind: str, port) -> None:
+        if ports.reconnect(port):
+            self.waiting_for.remove((kind, port))
+            self.log(f"the MIDI {kind} {port.name!r} is back: carrying on")
+            if port is self.output_port:
+                self._send_program()  # a synth that restarted has forgotten it
 
     def close(self) -> list[str]:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""
         problems = []
-        for step in (self._stop_engine, self._close_input, self._stop_scheduler, self._close_output,
+        for step in (self._close_input, self._stop_engine, self._stop_scheduler, self._close_output,
                      self._write_recording):
             try:
                 step()
@@ -242,6 +268,9 @@ class Session:
             self.engine.stop()
 
     def _close_input(self) -> None:
+        """Stop listening first: the engine then drains all that was heard into the recording."""
+        for listener in self.listeners:
+            listener.stop()
         for port in (self.input_port, self.clock_port):
             if port is not None:
                 port.close()
@@ -266,6 +295,8 @@ class Session:
 
 def status_line(session: Session) -> str:
     """One line of what the companion is doing, for the live view."""
+    if session.waiting_for:
+        return "waiting for " + ", ".join(repr(port.name) for _, port in session.waiting_for) + " to come back"
     companion = session.companion
     clock = companion.clock
     if clock.started:

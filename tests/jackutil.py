@@ -3,12 +3,16 @@
 import itertools
 import os
 import subprocess
+import sys
 import time
 
 import mido
 
+from livegen import ports
+from livegen.listener import Listener
+
 _probe_numbers = itertools.count()
-STARTED: list[subprocess.Popen] = []  # livegen processes a test started; conftest ends any left running
+STARTED: list[subprocess.Popen] = []  # processes a test started (livegen, keyboards); conftest ends any left running
 
 
 def server_running() -> bool:
@@ -47,6 +51,15 @@ def wait_for_port(name: str, timeout: float = 2.0) -> None:
         time.sleep(0.02)
 
 
+def wait_until_gone(name: str, timeout: float = 5.0) -> None:
+    """Wait until JACK no longer lists the port ``name``."""
+    deadline = time.monotonic() + timeout
+    while name in _jack_lsp_connections():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"JACK port {name!r} still there after {timeout} s")
+        time.sleep(0.02)
+
+
 def wait_for_connection(source: str, destination: str, timeout: float = 2.0) -> None:
     """Wait until JACK lists ``source`` connected to ``destination``; fail naming what it is connected to."""
     deadline = time.monotonic() + timeout
@@ -58,18 +71,21 @@ def wait_for_connection(source: str, destination: str, timeout: float = 2.0) -> 
 
 
 class Collector:
-    """A foreign JACK client with one MIDI input that stamps and keeps every message it receives."""
+    """A foreign JACK client with one MIDI input that stamps and keeps every message it receives.
 
-    def __init__(self):
-        self.client_name = f"probe-{os.getpid()}-{next(_probe_numbers)}"
+    It reads rtmidi's queue from a thread of its own (livegen's ``Listener``): a Python callback
+    would hold up JACK's process thread while the test's own thread has the GIL, and JACK would
+    drop the periods it missed.
+    """
+
+    def __init__(self, client_name: str | None = None):
+        self.client_name = client_name or f"probe-{os.getpid()}-{next(_probe_numbers)}"
         self.received: list[tuple[float, mido.Message]] = []
-        self._port = mido.open_input("in", client_name=self.client_name, callback=self._receive)
+        self._port = ports.open_input("in", virtual=True, client_name=self.client_name)
+        self._listener = Listener(self._port, lambda at, message: self.received.append((at, message)))
+        self._listener.start()
         self.address = f"{self.client_name}:in"
         wait_for_port(self.address)
-
-    def _receive(self, message: mido.Message) -> None:
-        """rtmidi callback: stamp on arrival and keep."""
-        self.received.append((time.perf_counter(), message))
 
     def connect_from(self, output_port_name: str) -> None:
         """Route a JACK MIDI output into this probe."""
@@ -101,4 +117,38 @@ class Collector:
 
     def close(self) -> None:
         """Leave JACK."""
+        self._listener.stop()
         self._port.close()
+
+
+KEYBOARD_SCRIPT = """
+import sys
+import mido
+port = mido.open_output("keys", client_name=sys.argv[1], virtual=True)
+print("ready", flush=True)
+for line in sys.stdin:
+    port.send(mido.Message.from_bytes([int(byte) for byte in line.split()]))
+"""
+
+
+class Keyboard:
+    """A foreign JACK client with one MIDI output, in a process of its own that a test can kill."""
+
+    def __init__(self, client_name: str):
+        self.address = f"{client_name}:keys"
+        self.process = subprocess.Popen([sys.executable, "-c", KEYBOARD_SCRIPT, client_name],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        STARTED.append(self.process)
+        if self.process.stdout.readline().strip() != "ready":
+            raise AssertionError(f"the keyboard process did not start (exit code {self.process.wait(timeout=5)})")
+        wait_for_port(self.address)
+
+    def send(self, message: mido.Message) -> None:
+        self.process.stdin.write(" ".join(map(str, message.bytes())) + "\n")
+        self.process.stdin.flush()
+
+    def kill(self) -> None:
+        """Kill the process (SIGKILL: no goodbye to JACK) and wait until JACK has dropped its port."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+        wait_until_gone(self.address)

@@ -73,3 +73,9 @@ def test_play_without_ports_says_how_to_name_them():
     result = livegen("play", "--preset", "x")
     assert result.returncode == 2
     assert "name both ports" in result.stderr
+
+
+def test_reconnect_with_virtual_ports_is_refused_with_why():
+    result = livegen("play", "--virtual", "--reconnect")
+    assert result.returncode == 2
+    assert "--virtual ports are livegen's own and never disappear" in result.stderr

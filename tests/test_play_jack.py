@@ -55,9 +55,9 @@ def _wait_until(moment):
         time.sleep(max(0.0, min(0.001, moment - time.perf_counter())))
 
 
-def start_livegen(preset_dir, tmp_path, *extra):
-    """Run `livegen play --virtual` and wait for its ready line; returns (process, in port, out port)."""
-    command = [sys.executable, "-m", "livegen", "play", "--virtual", "--preset", str(preset_dir), "--bpm", str(BPM),
+def start_livegen(preset_dir, tmp_path, *extra, ports=("--virtual",)):
+    """Run `livegen play --virtual` (or on ``ports``) and wait for its ready line; returns (process, in port, out port)."""
+    command = [sys.executable, "-m", "livegen", "play", *ports, "--preset", str(preset_dir), "--bpm", str(BPM),
                "--seed", "3", "--record", str(tmp_path / "session.mid"), *map(str, extra)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     jackutil.STARTED.append(process)

@@ -139,7 +139,7 @@ def answer(jack):
 @pytest.mark.jack
 def test_default_virtual_ports_are_livegen_in_and_answer_seen_from_the_other_side(jack):
     output = ports.open_output(virtual=True)
-    player = ports.open_input(virtual=True, callback=lambda message: None)
+    player = ports.open_input(virtual=True)
     try:
         # Each rtmidi port is its own JACK client: the answer's port has a client of its own.
         assert output.name == "livegen-out:answer"
@@ -210,3 +210,44 @@ def test_send_panic_delivers_note_offs_then_controllers(answer, probe):
     received = probe.wait_for(7)
     assert received == ports.panic_messages([(2, 64)], [0])
     assert [message.control for message in received[1:]] == [64, 123, 120, 64, 123, 120]
+
+
+class OwnClient:
+    """An rtmidi client as ``reconnect`` uses it: the ports it sees, and which one it is connected to."""
+
+    def __init__(self, names):
+        self.names = names
+        self.connected_to = None
+
+    def get_ports(self):
+        return self.names
+
+    def close_port(self):
+        self.connected_to = None
+
+    def open_port(self, index):
+        self.connected_to = self.names[index]
+
+
+class LostPort:
+    def __init__(self, name, names):
+        self.name = name
+        self._rt = OwnClient(names)
+
+
+def test_reconnect_waits_while_the_device_is_gone():
+    port = LostPort(MPK, [KEYSTATION])
+    assert not ports.reconnect(port)
+    assert port._rt.connected_to is None
+
+
+def test_reconnect_finds_an_alsa_device_back_under_another_client_number():
+    back = "MPK mini:MPK mini MIDI 1 28:0"
+    port = LostPort(MPK, [KEYSTATION, back])
+    assert ports.reconnect(port)
+    assert port._rt.connected_to == back and port.name == back
+
+
+def test_reconnect_connects_to_the_same_name_only():
+    port = LostPort("synth-1:in", ["synth-12:in"])
+    assert not ports.reconnect(port)

@@ -267,6 +267,10 @@ def panic(output_name, channels, backend):
 @click.option("--in-channel", type=click.IntRange(1, 16), default=None, help="Only hear this channel (default: all).")
 @click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True)
 @click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too.")
+@click.option("--thru-to", default=None, metavar="PORT",
+              help="Pass the player's notes to this port instead (e.g. the DAW track that records you).")
+@click.option("--also-out", "more_outputs", multiple=True, metavar="PORT",
+              help="Send the answer to this port as well (repeatable): a second synth, a DAW track.")
 @click.option("--program", type=click.IntRange(1, 128), default=None,
               help="General MIDI program (instrument) sent on --out-channel at start, e.g. 1 piano, 20 organ.")
 @click.option("--knob", "knob_bindings", multiple=True, metavar="NAME=CC",
@@ -305,8 +309,8 @@ def panic(output_name, channels, backend):
 @reports_errors
 def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create, backend, bpm, beats_per_bar,
          phrase_end, end_phrase_cc, answer_bars, max_answer_bars, start_on, yield_to_player, in_channel, out_channel,
-         thru, program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name, send_clock, metronome,
-         metronome_channel, count_in, temperature, top_p, polyphony, density, lowest, highest, key_lock, seed, record,
+         thru, thru_to, more_outputs, program, knob_bindings, knob_file, learn_file, learn_knobs, clock_name,
+         send_clock, metronome, metronome_channel, count_in, temperature, top_p, polyphony, density, lowest, highest, key_lock, seed, record,
          latency_offset, duration, reconnect, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import knobs, ports, preset as presets
@@ -357,7 +361,7 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
                               pitch_low=lowest, pitch_high=highest)
     session = Session(loaded, companion, sampling,
                       PortsConfig(input_name, output_name, virtual, create, backend, thru, clock_name,
-                                  None if program is None else program - 1, reconnect),
+                                  None if program is None else program - 1, reconnect, more_outputs, thru_to),
                       seed=seed, record=record, log=lambda text: click.echo(text, err=True),
                       latency_offset_ms=latency_offset, alternatives=tuple(alternatives))
     try:
@@ -367,8 +371,9 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
             click.echo(f"MIDI learn: move the knob for {learn[0]}", err=True)
         tempo = "tempo from your first phrase" if auto_tempo else f"{bpm:g} bpm"
         what = "play; it plays along" if mode == "accompany" else "play a phrase"
+        also = "".join(f" and {port.name!r}" for port in session.output_ports[1:])
         click.echo(f"livegen ready: preset {loaded.name!r}, {tempo}; in {session.input_port.name!r}, "
-            f"out {session.output_port.name!r}. {what[0].upper() + what[1:]}; Ctrl-C to stop.", err=True)
+            f"out {session.output_ports[0].name!r}{also}. {what[0].upper() + what[1:]}; Ctrl-C to stop.", err=True)
         show = None if quiet or not sys.stderr.isatty() else print_status
         session.run(duration, on_status=show)
     except ports.PortError as error:

@@ -46,6 +46,8 @@ class PortsConfig:
     clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
     program: int | None = None  # program change (0..127) sent on the answer's channel at start
     reconnect: bool = False  # wait for a named port that disappears, rather than end the session
+    more_outputs: tuple[str, ...] = ()  # the answer goes to these ports too
+    thru_to: str | None = None  # the player's notes go to this port (rather than with the answer)
 
 
 class EngineThread:
@@ -127,6 +129,9 @@ class Session:
         self.listeners: list[Listener] = []
         self.waiting_for: list[tuple[str, object]] = []  # (kind, port) lost, with --reconnect
         self.output_port = None
+        self.output_ports: list = []  # each port the answer goes to (output_port sends to them all)
+        self.thru_port = None
+        self.thru_scheduler: Scheduler | None = None  # sends and tracks the player's notes on thru_port
         self.scheduler: Scheduler | None = None
         self.engine: EngineThread | None = None
         self.companion: Companion | None = None
@@ -148,8 +153,11 @@ class Session:
         """What a listener heard: queued for the engine, and the player's notes passed on at once
         with ``--thru`` (from the listener's thread, so no work on the engine can delay them)."""
         self.inbox.put((at, message))
-        if self.ports_config.thru and message.type in CHANNEL_MESSAGES:
-            self.scheduler.send_soon(message)
+        if message.type in CHANNEL_MESSAGES:
+            if self.thru_scheduler is not None:
+                self.thru_scheduler.send_soon(message)
+            elif self.ports_config.thru:
+                self.scheduler.send_soon(message)
 
     def _thread_failed(self, error: Exception) -> None:
         self.request_stop(f"stopped: {type(error).__name__}: {error}", failed=True)
@@ -164,17 +172,23 @@ class Session:
             model.warm_up()
         model = models[0]
         config = self.companion_config
-        self.output_port = ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
-                                             create=self.ports_config.create)
+        self.output_ports = [ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
+                                               create=self.ports_config.create)]
+        for name in self.ports_config.more_outputs:
+            self.output_ports.append(ports.open_output(name, create=self.ports_config.create))
+        self.output_port = self.output_ports[0] if len(self.output_ports) == 1 else ports.PortGroup(self.output_ports)
         offset_ms = self.latency_offset_ms
         if offset_ms is None:
-            offset_ms = calibrate.offset_for(self.output_port.name) or 0.0
+            offset_ms = calibrate.offset_for(self.output_ports[0].name) or 0.0
             if offset_ms:
                 self.log(f"sending {offset_ms:g} ms early: the round trip 'livegen calibrate' measured "
-                         f"for {self.output_port.name!r}")
+                         f"for {self.output_ports[0].name!r}")
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
                                    latency_offset=offset_ms / 1000)
         self._send_program()
+        if self.ports_config.thru_to is not None:
+            self.thru_port = ports.open_output(self.ports_config.thru_to, create=self.ports_config.create)
+            self.thru_scheduler = Scheduler(self.thru_port, on_error=self._thread_failed)
         clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
         self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock,
                                    models)
@@ -189,6 +203,8 @@ class Session:
         # The threads start once every port is open: opening a JACK port takes ~100 ms of the
         # interpreter, which would make the first clock pulses and notes late.
         self.scheduler.start()
+        if self.thru_scheduler is not None:
+            self.thru_scheduler.start()
         self.engine.start()
         for listener in self.listeners:
             listener.start()
@@ -218,7 +234,8 @@ class Session:
     def _watched_ports(self) -> list[tuple[str, object]]:
         """Ports we connected to (not our own virtual ones), which can vanish under us."""
         watched = []
-        for kind, port in (("input", self.input_port), ("input", self.clock_port), ("output", self.output_port)):
+        for kind, port in (("input", self.input_port), ("input", self.clock_port), ("output", self.thru_port),
+                           *(("output", port) for port in self.output_ports)):
             if port is not None and not getattr(port, "is_virtual", False):
                 watched.append((kind, port))
         return watched
@@ -238,7 +255,9 @@ class Session:
             channel = self.companion_config.in_channel or 0
             # Into the engine only: passed on, it would also cut the model's notes on that channel.
             self.inbox.put((time.perf_counter(), mido.Message("control_change", channel=channel, control=123)))
-            self.scheduler.cancel(THRU)
+            for scheduler in (self.scheduler, self.thru_scheduler):
+                if scheduler is not None:
+                    scheduler.cancel(THRU)
         if not self.ports_config.reconnect:
             self.request_stop(f"stopped: the MIDI {kind} {port.name!r} disappeared", failed=True)
             return
@@ -249,7 +268,7 @@ class Session:
         if ports.reconnect(port):
             self.waiting_for.remove((kind, port))
             self.log(f"the MIDI {kind} {port.name!r} is back: carrying on")
-            if port is self.output_port:
+            if port in self.output_ports:
                 self._send_program()  # a synth that restarted has forgotten it
 
     def close(self) -> list[str]:
@@ -276,6 +295,8 @@ class Session:
                 port.close()
 
     def _stop_scheduler(self) -> None:
+        if self.thru_scheduler is not None:
+            self.thru_scheduler.stop(panic=True)  # a key held as the session ends is released there too
         if self.scheduler is not None:
             self.scheduler.stop(panic=True)
             if self.companion_config.send_clock:
@@ -285,6 +306,8 @@ class Session:
         if self.output_port is not None:
             time.sleep(DRAIN_SECONDS)  # JACK delivers at the next period: let the panic get out first
             self.output_port.close()
+        if self.thru_port is not None:
+            self.thru_port.close()
 
     def _write_recording(self) -> None:
         if self.record_path is not None:

@@ -275,3 +275,32 @@ def test_accompany_plays_along_on_the_grid_and_the_players_notes_pass_straight_t
     delays = [t - heard for (t, _), (heard, _) in zip(thru, own)]
     assert max(delays) <= 3 * PERIOD + 0.003, f"thru delays {[round(1000 * d, 2) for d in delays]} ms"
     assert sounding_after(m for _, m in model) == set()
+
+
+def test_the_answer_reaches_every_output_and_thru_to_sends_the_player_elsewhere(player, tiny_preset, tmp_path):
+    synth, daw, recorder_track = jackutil.Collector(), jackutil.Collector(), jackutil.Collector()
+    process, livegen_in, livegen_out = start_livegen(
+        tiny_preset, tmp_path, "--answer-bars", "1", "--also-out", daw.address, "--thru-to", recorder_track.address,
+        "--quiet")
+    try:
+        synth.connect_from(livegen_out)
+        play_call(player, (livegen_in,))
+        time.sleep(2 * BEAT + 4 * BEAT + 0.5)
+        player.keys.send(mido.Message("note_on", channel=15, note=60, velocity=90))  # held as the session ends
+        time.sleep(0.2)
+    finally:
+        code, errors = stop(process)
+    heard = {name: [m for _, m in probe.received if m.type in ("note_on", "note_off")]
+             for name, probe in (("synth", synth), ("daw", daw), ("thru", recorder_track))}
+    for probe in (synth, daw, recorder_track):
+        probe.close()
+    assert code == 0, errors
+    answer = [m for m in heard["synth"] if m.type == "note_on" and m.velocity > 0]
+    assert answer, f"no answer; livegen said: {errors}"
+    assert heard["daw"] == heard["synth"], "every output hears the same answer"
+    assert all(m.channel == 15 for m in heard["thru"]), "only the player's notes go to --thru-to"
+    played = [m.note for m in heard["thru"] if m.type == "note_on" and m.velocity > 0]
+    assert played == CALL + [60]
+    assert not [m for m in heard["synth"] if m.channel == 15], "--thru-to takes the player's notes off the answer"
+    thru_all = [m for _, m in recorder_track.received]
+    assert sounding_after(thru_all) == set(), "the key held at the end is released on the thru port too"

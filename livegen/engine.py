@@ -335,7 +335,7 @@ class Companion:
             self.on_learned(name, control, list(self.learning))
 
     def _turn(self, name: str, cc_value: int, at: float) -> None:
-        """Apply a knob: sampling settings from the next token on, the others from the next phrase."""
+        """Apply a knob at once: sampling settings from the next token, the others to what is under way."""
         knob = KNOBS[name]
         if knob.target == "preset":
             self._use_model(min(len(self.models) - 1, cc_value * len(self.models) // 128), at)
@@ -355,6 +355,19 @@ class Companion:
             return
         if knob.field == "key_lock":
             self._retune()  # the very next notes already obey it
+        elif knob.field == "answer_bars" and self.answer is not None:
+            self._resize_answer(value, at)
+
+    def _resize_answer(self, bars: int, at: float) -> None:
+        """The answer-length knob turned mid-answer: it ends after ``bars`` bars, or at the next bar
+        line if that is already past; notes booked beyond the new end are taken back."""
+        answer = self.answer
+        next_bar_line = self.meter.bar_start(self.meter.locate(math.ceil(self._tick_of(at)))[0] + 1)
+        answer.end_tick = max(answer.start_tick + bars * self.bar_ticks, min(answer.end_tick, next_bar_line))
+        end = self.clock.time_of_beat(answer.end_tick / codec.TICKS_PER_BEAT)
+        self.sink.retract(answer.tag, end)
+        answer.notes = [n for n in answer.notes if n.start < end]
+        answer.done_sampling = self.meter.bar_start(self.base_bar) + answer.cursor.onset >= answer.end_tick
 
     def _use_model(self, index: int, at: float) -> None:
         """The preset knob: another model from now on, primed with what was played."""

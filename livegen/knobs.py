@@ -1,8 +1,8 @@
 """Knobs: controllers (CC numbers) bound to the companion's settings, saved in a small JSON file.
 
-A knob's value 0..127 is spread over the setting's musical range; a change takes effect on the
-next sampling step (sampling settings), at once (mode, play/stop, preset) or with the next
-phrase (the other phrase settings).
+A knob's value 0..127 is spread over the setting's musical range; a change takes effect at once:
+from the next sampling step, on the answer under way (its length), or on the silence the player
+is in (phrase end).
 """
 
 from __future__ import annotations

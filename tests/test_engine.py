@@ -29,6 +29,11 @@ class ListSink:
     def cancel(self, tag):
         self.cancelled.append(tag)
 
+    def retract(self, tag, not_before):
+        taken = {note for t, note in self.played if t == tag and note.start >= not_before}
+        self.played = [(t, note) for t, note in self.played if t != tag or note not in taken]
+        return taken
+
     def send_at(self, timed_messages, tag):
         self.sent.extend((tag, at, message) for at, message in timed_messages)
 
@@ -325,3 +330,18 @@ def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
     assert onsets[max(onsets)] == [48 + 31 % 3, 55 + 31 % 3, 64 + 31 % 3, 72 + 31 % 3]  # the last one played
     run_until(companion, now, now + 2 * BEAT)
     assert companion.status == ANSWERING
+
+
+@pytest.mark.parametrize("bars, expected_end_beats", [(1, 4), (6, 24)])  # from 2 bars: cut to the bar line, or longer
+def test_the_answer_length_knob_changes_the_answer_under_way(bars, expected_end_beats):
+    companion, sink, _ = make(CompanionConfig(answer_bars=2, knobs=((25, "answer-bars"),)), seed=2)
+    now = play_call(companion, 0.0, G_MAJOR_CALL)
+    now = run_until(companion, now, 5.0 + 1.5 * BEAT)
+    assert companion.status == ANSWERING
+    start = companion.answered[-1].start
+    companion.hear(mido.Message("control_change", control=25, value=round((bars - 1) * 127 / 15)), now)
+    run_until(companion, now, start + 30 * BEAT)
+    notes = sink.notes()
+    assert max(n.start for n in notes) < start + expected_end_beats * BEAT
+    if bars > 2:
+        assert max(n.start for n in notes) >= start + 8 * BEAT, "the answer went on past its old end"

@@ -190,3 +190,18 @@ def test_a_lost_note_off_holds_the_phrase_open_until_the_keyboards_all_notes_off
     companion.hear(message("control_change", control=123, value=0), now)
     assert companion.held == {}
     assert_answer_on_the_beat(companion, sink, now)
+
+
+def test_a_flood_while_accompanying_keeps_memory_bounded_and_leaves_the_plan_short():
+    companion, sink, _ = make(CompanionConfig(mode="accompany"))
+    now, wall, peaks = flood(companion, 15_000, 10.0, random.Random(4))
+    assert peaks["history"] <= MAX_HISTORY_NOTES and peaks["held"] <= 128
+    assert companion.stream is not None, "it plays along through the flood"
+    lookahead = companion.config.lookahead_beats * codec.TICKS_PER_BEAT
+    planned = companion.stream.planned
+    assert all(p.onset <= companion._tick_of(now) + lookahead + codec.TICKS_PER_BEAT for p in planned)
+    assert max(wall[-3:]) < 3 * max(min(wall[:3]), 0.05), f"wall seconds per 1.5k messages grew: {wall}"
+    companion.hear(message("control_change", control=123, value=0), now)
+    companion.hear(message("control_change", control=64, value=0), now)
+    run_until(companion, now, now + 5 * 4 * BEAT)
+    assert companion.stream is None, "the accompaniment rests once the flood is over"

@@ -25,6 +25,7 @@ from livegen.key import estimate_key
 TOKEN_DTYPE = np.min_scalar_type(codec.VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
 SHUFFLE_WINDOWS = 2048
+BLOCK_WINDOWS = 64  # windows handed from the generator to tf.data at once
 
 
 @dataclass(frozen=True)
@@ -195,20 +196,31 @@ def make_tf_dataset(store: TokenStore, streams, seq_len: int, batch: int, shuffl
     streams = np.asarray(streams, dtype=np.int64)
     rng = np.random.default_rng(seed)
 
-    def stream_windows():
-        # One stream's windows at a time: Python's share of the work is per stream, not per window.
+    def window_blocks():
+        # Windows go to TensorFlow in blocks: a generator pays ~1 ms an element, not a window.
+        block: list[Window] = []
         for index in rng.permutation(streams) if shuffle else streams:
-            windows = chunk_stream(store.stream(index), seq_len)
-            yield (np.stack([window.tokens for window in windows]),
-                   np.stack([window.weights for window in windows]))
+            block += chunk_stream(store.stream(index), seq_len)
+            if len(block) >= BLOCK_WINDOWS:
+                yield _stacked(block)
+                block = []
+        if block:
+            yield _stacked(block)
 
-    dataset = tf.data.Dataset.from_generator(stream_windows, output_signature=(
-        tf.TensorSpec((None, seq_len + 1), tf.int32), tf.TensorSpec((None, seq_len), tf.float32)))
+    window_spec = tf.TensorSpec((None, seq_len), tf.int32)
+    dataset = tf.data.Dataset.from_generator(window_blocks, output_signature=(
+        window_spec, window_spec, tf.TensorSpec((None, seq_len), tf.float32)))
     dataset = dataset.unbatch()
     if shuffle:
         dataset = dataset.shuffle(SHUFFLE_WINDOWS, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(lambda tokens, weights: (tokens[:-1], tokens[1:], weights)).batch(batch)
+    dataset = dataset.batch(batch)
     # Keras sizes its progress bar (and the end of an epoch) by the cardinality a generator hides.
     windows = sum(len(window_starts(stream, seq_len)) for stream in store.streams(streams))
     batches = -(-windows // batch)
     return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+
+def _stacked(windows: list[Window]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(inputs, targets, weights)`` of windows, stacked."""
+    tokens = np.stack([window.tokens for window in windows])
+    return tokens[:, :-1], tokens[:, 1:], np.stack([window.weights for window in windows])

@@ -2,8 +2,8 @@
 
 Every piece is encoded once per training run into one flat token file with an index of where
 each stream starts; training reads the streams back from disk epoch by epoch, so the memory the
-input pipeline holds does not grow with the folder (a window index or a corpus held in memory
-would: ~2 KB per 256-token window).
+input pipeline holds does not grow with the folder's tokens (windows held in memory would: ~2 KB
+each at ``seq_len`` 256). Only the index grows, by a path and a few numbers a file.
 
 Training is teacher-forced on long windows: every position of a window is a target, so one
 forward pass trains on up to ``seq_len`` targets (the old notebook spent one 40-token window on

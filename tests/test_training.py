@@ -15,6 +15,7 @@ from livegen.key import Key, estimate_key
 from livegen.midifile import Piece, write_midi
 from livegen.runtime import StepModel
 from training.baseline import MarkovModel
+from training.bench_input import bench_input
 from training.dataset import (
     StoredFile,
     chunk_stream,
@@ -268,6 +269,13 @@ def test_mirrored_strategy_trains_under_tf_distribute(music_folder, tmp_path):
     config = TrainConfig(**{**TINY, "epochs": 1, "strategy": "mirrored"})
     out = train(music_folder, tmp_path / "mirrored", config, log=lambda line: None)
     assert preset.load(str(out)).config["training"]["strategy"] == "mirrored"
+
+
+def test_input_bench_reads_every_window_of_a_folder(music_folder):
+    result = bench_input(music_folder, TrainConfig(**TINY))
+    assert result["files"] == 6 and result["windows"] >= 6 and result["tokens"] > 6 * 100
+    assert result["files_per_s"] > 0 and result["windows_per_s"] > 0
+    assert result["peak_rss_mb"] >= result["peak_rss_before_mb"] > 0
 
 
 def test_folders_without_enough_music_are_refused_with_reasons(tmp_path):

@@ -1,7 +1,9 @@
-"""Training: windows, split, key, Markov baseline, config checks, train -> preset, resume."""
+"""Training: token store, windows, split, key, Markov baseline, config checks, train -> preset, resume."""
 
 import json
 import os
+import tracemalloc
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,12 +15,16 @@ from livegen.key import Key, estimate_key
 from livegen.midifile import Piece, write_midi
 from livegen.runtime import StepModel
 from training.baseline import MarkovModel
+from training.bench_input import bench_input
 from training.dataset import (
+    StoredFile,
     chunk_stream,
     make_tf_dataset,
-    pieces_to_streams,
+    piece_streams,
+    select_streams,
     split_by_file,
     window_starts,
+    write_token_store,
 )
 from training.trainer import TrainConfig, TrainingError, train, work_dir
 
@@ -79,43 +85,110 @@ def test_windows_start_on_bar_and_weigh_every_target_exactly_once(seq_len):
         assert len(windows) == 1 and windows[0].tokens[-1] == codec.PAD
 
 
-def test_tf_dataset_gives_inputs_targets_and_weights():
-    windows = chunk_stream(codec.encode(tune(0, bars=9)), 32)
-    batches = list(make_tf_dataset(windows, batch=2, shuffle=True, seed=1))
+def test_tf_dataset_gives_inputs_targets_and_weights(tmp_path):
+    store = write_token_store([("a.mid", piece(tune(0, bars=9)))], tmp_path / "tokens.bin")
+    batches = list(make_tf_dataset(store, [0], seq_len=32, batch=2, shuffle=True, seed=1))
     inputs, targets, weights = batches[0]
     assert inputs.shape == (2, 32) and targets.shape == (2, 32) and weights.shape == (2, 32)
-    assert sum(int(np.count_nonzero(batch[2])) for batch in batches) == len(codec.encode(tune(0, bars=9))) - 1
+    assert sum(int(np.count_nonzero(batch[2])) for batch in batches) == store.targets([0])
+    assert store.targets([0]) == len(codec.encode(tune(0, bars=9))) - 1
 
 
-def test_split_by_file_keeps_each_file_on_one_side_and_is_repeatable():
-    items = [(f"file{index // 2}.mid", index) for index in range(20)]
-    train_items, val_items = split_by_file(items, 0.2, seed=3)
-    train_files = {path for path, _ in train_items}
-    val_files = {path for path, _ in val_items}
-    assert not train_files & val_files
-    assert len(val_files) == 2 and len(train_items) + len(val_items) == 20
-    assert split_by_file(items, 0.2, seed=3) == (train_items, val_items)
-    assert len({path for path, _ in split_by_file(items[:4], 0.01, seed=0)[1]}) == 1
+def batch_rows(dataset) -> np.ndarray:
+    """Every window of a dataset as one row: inputs, targets and weights side by side."""
+    return np.concatenate([np.concatenate([np.asarray(part, dtype=np.float64) for part in batch], axis=1)
+                           for batch in dataset])
+
+
+def test_streamed_windows_are_the_encoded_pieces_split_by_file(tmp_path):
+    pieces = [(f"tune{index}.mid", piece(tune(tonic, bars=12, seed=index)))
+              for index, tonic in enumerate((0, 2, 5, 7, 9, 4))]
+    store = write_token_store(pieces, tmp_path / "tokens.bin", canonical_key=True, augment=1)
+    train_files, val_files = split_by_file([(stored.path, stored) for stored in store.files], 0.34, seed=0)
+    train_streams, _ = select_streams([stored for _, stored in train_files], augmented=True)
+    val_streams, _ = select_streams([stored for _, stored in val_files], augmented=False)
+    val_names = {path.name for path, _ in val_files}
+    assert len(val_names) == 2 and len(train_streams) == 3 * 4 and len(val_streams) == 2
+
+    def expected_windows(shifts, held_out):
+        """The windows training used to hold in memory: each file's streams, cut one after another."""
+        windows = []
+        for name, source in pieces:
+            if (name in val_names) != held_out:
+                continue
+            canonical = codec.transpose(source.notes, estimate_key(source.notes).to_canonical())
+            for shift in shifts:
+                stream = codec.encode(codec.merge_unisons(codec.transpose(canonical, shift)), source.meter)
+                windows += chunk_stream(stream, 32)
+        return np.stack([np.concatenate([window.tokens[:-1], window.tokens[1:], window.weights])
+                         for window in windows])
+
+    train_rows = batch_rows(make_tf_dataset(store, train_streams, 32, 4, shuffle=False, seed=0))
+    assert np.array_equal(train_rows, expected_windows((0, 1, -1), held_out=False))
+    assert np.array_equal(batch_rows(make_tf_dataset(store, val_streams, 32, 4, shuffle=False, seed=0)),
+                          expected_windows((0,), held_out=True))
+    shuffled = batch_rows(make_tf_dataset(store, train_streams, 32, 4, shuffle=True, seed=0))
+    assert not np.array_equal(shuffled, train_rows)
+    assert np.array_equal(np.unique(shuffled, axis=0), np.unique(train_rows, axis=0))
+    assert len(shuffled) == len(train_rows)
+
+
+def synthetic_pieces(count: int):
+    """``count`` 20-bar tunes (~400 tokens each), made one at a time as a folder is read."""
+    return ((f"tune{index}.mid", piece(tune(index % 12, bars=20, seed=index))) for index in range(count))
+
+
+def pipeline_peak_bytes(count: int, folder: Path) -> int:
+    """Peak Python/numpy memory while ``count`` tunes are encoded to disk and one shuffled epoch is read."""
+    tracemalloc.start()
+    store = write_token_store(synthetic_pieces(count), folder / f"tokens-{count}.bin")
+    streams, _ = select_streams(store.files, augmented=True)
+    windows = sum(len(batch[0]) for batch in make_tf_dataset(store, streams, 8, 64, shuffle=True, seed=0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert windows == sum(len(chunk_stream(stream, 8)) for stream in store.streams(streams))
+    return peak
+
+
+def test_input_pipeline_memory_does_not_grow_with_the_corpus(tmp_path):
+    pipeline_peak_bytes(10, tmp_path)  # first use builds TensorFlow's functions: not data
+    small, large = pipeline_peak_bytes(10, tmp_path), pipeline_peak_bytes(100, tmp_path)
+    # Each added tune is ~400 tokens in ~60 windows: ~25 KB as streams and windows in memory.
+    # Only the store's index may grow: a path and a few numbers a file, well under 2 KB.
+    assert large - small < 90 * 2048, (small, large)
 
 
 def test_canonical_key_moves_g_major_to_c_major_and_augment_adds_neighbours():
     g_major = piece(tune(7, bars=8))
     assert estimate_key(g_major.notes) == Key(7, "major")
-    streams, skipped = pieces_to_streams([("g.mid", g_major)], canonical_key=True, augment=1)
-    assert skipped == [] and len(streams) == 3
+    streams, reason = piece_streams(g_major, canonical_key=True, augment=1)
+    assert reason == "" and len(streams) == 3
     keys = [estimate_key(codec.decode(stream, g_major.meter)) for stream in streams]
     assert keys == [Key(0, "major"), Key(1, "major"), Key(11, "major")]
-    as_is, _ = pieces_to_streams([("g.mid", g_major)], canonical_key=False)
+    as_is, _ = piece_streams(g_major, canonical_key=False, augment=0)
     assert estimate_key(codec.decode(as_is[0])) == Key(7, "major")
 
 
-def test_pieces_without_notes_are_skipped_with_a_reason():
+def test_pieces_without_notes_are_skipped_with_a_reason(tmp_path):
     waltz = Piece((codec.Note(0, 60, 80, 12),), codec.Meter.of_beats(3), 120.0)
     empty = Piece((), codec.Meter(), 120.0)
-    streams, skipped = pieces_to_streams([("waltz.mid", waltz), ("empty.mid", empty)])
-    assert streams == [[codec.BAR, codec.position_token(0), codec.pitch_token(60),
-                        codec.velocity_token(80), codec.duration_token(12)]]
-    assert skipped == [("empty.mid", "it holds no notes")]
+    store = write_token_store([("waltz.mid", waltz), ("empty.mid", empty)], tmp_path / "tokens.bin")
+    streams, skipped = select_streams(store.files, augmented=True)
+    assert [list(stream) for stream in store.streams(streams)] == [
+        [codec.BAR, codec.position_token(0), codec.pitch_token(60), codec.velocity_token(80),
+         codec.duration_token(12)]]
+    assert skipped == [(Path("empty.mid"), "it holds no notes")]
+
+
+def test_a_file_whose_transpositions_fail_is_held_out_but_not_trained_on():
+    files = [StoredFile(Path("a.mid"), range(0, 3)),
+             StoredFile(Path("b.mid"), range(3, 4), "cannot be encoded: too high"),
+             StoredFile(Path("c.mid"), range(4, 4), "it holds no notes")]
+    streams, skipped = select_streams(files, augmented=True)
+    assert list(streams) == [0, 1, 2]
+    assert skipped == [(Path("b.mid"), "cannot be encoded: too high"), (Path("c.mid"), "it holds no notes")]
+    streams, skipped = select_streams(files, augmented=False)
+    assert list(streams) == [0, 3] and skipped == [(Path("c.mid"), "it holds no notes")]
 
 
 def test_markov_distribution_is_proper_and_loss_matches_it():
@@ -163,7 +236,7 @@ def test_train_writes_a_preset_the_step_runtime_plays(music_folder, tmp_path):
     assert "![loss](loss.png)" in card and "broken.mid" in card
     assert (out / "loss.png").read_bytes().startswith(b"\x89PNG")
     assert any("broken.mid" in line for line in lines)
-    assert not work_dir(out).exists()
+    assert not work_dir(out).exists() and not list(tmp_path.glob(".tiny.tokens-*"))
     runtime = StepModel(loaded.weights)
     logits = runtime.feed(codec.encode(tune(0)), runtime.initial_state())
     assert logits.shape == (codec.VOCAB_SIZE,) and np.all(np.isfinite(logits))
@@ -196,6 +269,13 @@ def test_mirrored_strategy_trains_under_tf_distribute(music_folder, tmp_path):
     config = TrainConfig(**{**TINY, "epochs": 1, "strategy": "mirrored"})
     out = train(music_folder, tmp_path / "mirrored", config, log=lambda line: None)
     assert preset.load(str(out)).config["training"]["strategy"] == "mirrored"
+
+
+def test_input_bench_reads_every_window_of_a_folder(music_folder):
+    result = bench_input(music_folder, TrainConfig(**TINY))
+    assert result["files"] == 6 and result["windows"] >= 6 and result["tokens"] > 6 * 100
+    assert result["files_per_s"] > 0 and result["windows_per_s"] > 0
+    assert result["peak_rss_mb"] >= result["peak_rss_before_mb"] > 0
 
 
 def test_folders_without_enough_music_are_refused_with_reasons(tmp_path):

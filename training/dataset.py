@@ -1,4 +1,9 @@
-"""From ingested pieces to training arrays: key, augmentation, split by file, windows, tf.data.
+"""From ingested pieces to training batches: key, augmentation, a token file, split, windows, tf.data.
+
+Every piece is encoded once per training run into one flat token file with an index of where
+each stream starts; training reads the streams back from disk epoch by epoch, so the memory the
+input pipeline holds does not grow with the folder's tokens (windows held in memory would: ~2 KB
+each at ``seq_len`` 256). Only the index grows, by a path and a few numbers a file.
 
 Training is teacher-forced on long windows: every position of a window is a target, so one
 forward pass trains on up to ``seq_len`` targets (the old notebook spent one 40-token window on
@@ -8,7 +13,6 @@ always begins from the state it is in at the start of a piece.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +21,11 @@ import tensorflow as tf
 
 from livegen import codec
 from livegen.key import estimate_key
+
+TOKEN_DTYPE = np.min_scalar_type(codec.VOCAB_SIZE - 1)  # one byte a token on disk
+# Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
+SHUFFLE_WINDOWS = 2048
+BLOCK_WINDOWS = 64  # windows handed from the generator to tf.data at once
 
 
 @dataclass(frozen=True)
@@ -27,38 +36,102 @@ class Window:
     weights: np.ndarray
 
 
-def piece_transpositions(notes, canonical_key: bool, augment: int) -> list[list[codec.Note]]:
-    """The piece moved to its canonical key (or left as is), then by -augment..+augment semitones."""
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One ingested file in a :class:`TokenStore`: its streams, and why some are missing.
+
+    ``streams`` holds the piece as it is trained (canonical key or as written) first, then its
+    transpositions. No streams: the piece cannot be encoded at all; one stream and a ``reason``:
+    only its transpositions cannot, so it may serve for validation but not for training.
+    """
+
+    path: Path
+    streams: range
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TokenStore:
+    """Token streams in one flat file on disk; stream ``i`` is tokens ``offsets[i]:offsets[i + 1]``."""
+
+    path: Path
+    files: tuple[StoredFile, ...]
+    offsets: np.ndarray
+
+    def stream(self, index: int) -> np.ndarray:
+        """Stream ``index``, read from disk (not mapped: touched pages would count as memory held)."""
+        start, end = int(self.offsets[index]), int(self.offsets[index + 1])
+        return np.fromfile(self.path, dtype=TOKEN_DTYPE, count=end - start,
+                           offset=start * TOKEN_DTYPE.itemsize)
+
+    def streams(self, indices):
+        """The streams ``indices`` names, one at a time."""
+        return (self.stream(index) for index in indices)
+
+    def tokens(self, indices) -> int:
+        """How many tokens the streams ``indices`` hold."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return int(np.sum(self.offsets[indices + 1] - self.offsets[indices]))
+
+    def targets(self, indices) -> int:
+        """How many targets training on the streams ``indices`` weighs: all tokens but each stream's first."""
+        return self.tokens(indices) - len(indices)
+
+
+def piece_transpositions(notes, canonical_key: bool, augment: int):
+    """The piece moved to its canonical key (or left as is), then by +1, -1, ... ±augment semitones.
+
+    A generator: a transposition that fails raises when it is reached, after the ones before it.
+    """
     base = list(notes)
     if canonical_key:
         base = codec.transpose(base, estimate_key(base).to_canonical())
-    shifts = [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]
-    return [codec.merge_unisons(codec.transpose(base, shift)) for shift in shifts]
+    for shift in [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]:
+        yield codec.merge_unisons(codec.transpose(base, shift))
 
 
-def pieces_to_streams(
-    pieces, canonical_key: bool = True, augment: int = 0
-) -> tuple[list[list[int]], list[tuple[Path, str]]]:
-    """Token streams of ``(path, piece)`` pairs, and ``(path, reason)`` for pieces that cannot be encoded.
-
-    A piece contributes ``1 + 2 * augment`` streams, or none when any of them fails to encode.
-    """
+def piece_streams(piece, canonical_key: bool, augment: int) -> tuple[list[list[int]], str]:
+    """Token streams of a piece's transpositions (as trained first), and why the rest could not be made."""
+    if not piece.notes:
+        return [], "it holds no notes"
     streams: list[list[int]] = []
+    try:
+        for notes in piece_transpositions(piece.notes, canonical_key, augment):
+            streams.append(codec.encode(notes, piece.meter))
+    except ValueError as error:
+        return streams[:1], f"cannot be encoded: {error}"
+    return streams, ""
+
+
+def write_token_store(pieces, path, canonical_key: bool = True, augment: int = 0) -> TokenStore:
+    """Encode ``(path, piece)`` pairs one at a time into the token file ``path``; only its index is kept."""
+    path = Path(path)
+    files: list[StoredFile] = []
+    offsets = [0]
+    with open(path, "wb") as handle:
+        for source, piece in pieces:
+            streams, reason = piece_streams(piece, canonical_key, augment)
+            first = len(offsets) - 1
+            for stream in streams:
+                handle.write(np.asarray(stream, dtype=TOKEN_DTYPE).tobytes())
+                offsets.append(offsets[-1] + len(stream))
+            files.append(StoredFile(Path(source), range(first, first + len(streams)), reason))
+    return TokenStore(path, tuple(files), np.asarray(offsets, dtype=np.int64))
+
+
+def select_streams(files, augmented: bool) -> tuple[np.ndarray, list[tuple[Path, str]]]:
+    """Stream indices of ``files`` (every transposition, or the piece as trained only) and skipped files.
+
+    A skipped file comes with its reason.
+    """
+    indices: list[int] = []
     skipped: list[tuple[Path, str]] = []
-    for path, piece in pieces:
-        if not piece.notes:
-            skipped.append((path, "it holds no notes"))
-            continue
-        try:
-            versions = [
-                codec.encode(notes, piece.meter)
-                for notes in piece_transpositions(piece.notes, canonical_key, augment)
-            ]
-        except ValueError as error:
-            skipped.append((path, f"cannot be encoded: {error}"))
-            continue
-        streams.extend(versions)
-    return streams, skipped
+    for stored in files:
+        if not stored.streams or (augmented and stored.reason):
+            skipped.append((stored.path, stored.reason))
+        else:
+            indices.extend(stored.streams if augmented else stored.streams[:1])
+    return np.asarray(indices, dtype=np.int64), skipped
 
 
 def split_by_file(items, val_split: float, seed: int) -> tuple[list, list]:
@@ -82,13 +155,13 @@ def window_starts(tokens, seq_len: int) -> list[int]:
     A bar longer than ``seq_len`` tokens is the one exception: its overflow is covered by windows
     that start inside it, since skipping those targets would bias training and evaluation.
     """
-    bars = [index for index, token in enumerate(tokens) if token == codec.BAR]
+    bars = np.flatnonzero(np.asarray(tokens) == codec.BAR)
     starts = [0]
     last_target = len(tokens) - 1
     while starts[-1] + seq_len < last_target:
         reach = starts[-1] + seq_len  # the last target this window covers
-        bars_reached = bisect.bisect_right(bars, reach)
-        latest_bar = bars[bars_reached - 1] if bars_reached else -1
+        bars_reached = int(np.searchsorted(bars, reach, side="right"))
+        latest_bar = int(bars[bars_reached - 1]) if bars_reached else -1
         starts.append(latest_bar if latest_bar > starts[-1] else reach)
     return starts
 
@@ -114,26 +187,40 @@ def chunk_stream(tokens, seq_len: int) -> list[Window]:
     return windows
 
 
-def chunk_streams(streams, seq_len: int) -> list[Window]:
-    """Windows of every stream, one after another."""
-    return [window for stream in streams for window in chunk_stream(stream, seq_len)]
+def make_tf_dataset(store: TokenStore, streams, seq_len: int, batch: int, shuffle: bool, seed: int):
+    """A ``tf.data`` pipeline of ``(inputs, targets, sample_weights)`` batches of ``streams``, read from disk.
 
+    Shuffled, each epoch takes the streams in a new order and mixes their windows in a buffer of
+    ``SHUFFLE_WINDOWS``; unshuffled, windows come stream by stream in the order given.
+    """
+    streams = np.asarray(streams, dtype=np.int64)
+    rng = np.random.default_rng(seed)
 
-def weighted_targets(windows) -> int:
-    """How many targets the windows train on (nonzero weights)."""
-    return int(sum(np.count_nonzero(window.weights) for window in windows))
+    def window_blocks():
+        # Windows go to TensorFlow in blocks: a generator pays ~1 ms an element, not a window.
+        block: list[Window] = []
+        for index in rng.permutation(streams) if shuffle else streams:
+            block += chunk_stream(store.stream(index), seq_len)
+            if len(block) >= BLOCK_WINDOWS:
+                yield _stacked(block)
+                block = []
+        if block:
+            yield _stacked(block)
 
-
-def window_arrays(windows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(inputs, targets, weights)`` stacked over windows."""
-    tokens = np.stack([window.tokens for window in windows])
-    weights = np.stack([window.weights for window in windows])
-    return tokens[:, :-1], tokens[:, 1:], weights
-
-
-def make_tf_dataset(windows, batch: int, shuffle: bool, seed: int):
-    """A ``tf.data`` pipeline of ``(inputs, targets, sample_weights)`` batches, shuffled each epoch."""
-    dataset = tf.data.Dataset.from_tensor_slices(window_arrays(windows))
+    window_spec = tf.TensorSpec((None, seq_len), tf.int32)
+    dataset = tf.data.Dataset.from_generator(window_blocks, output_signature=(
+        window_spec, window_spec, tf.TensorSpec((None, seq_len), tf.float32)))
+    dataset = dataset.unbatch()
     if shuffle:
-        dataset = dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch).prefetch(tf.data.AUTOTUNE)
+        dataset = dataset.shuffle(SHUFFLE_WINDOWS, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch)
+    # Keras sizes its progress bar (and the end of an epoch) by the cardinality a generator hides.
+    windows = sum(len(window_starts(stream, seq_len)) for stream in store.streams(streams))
+    batches = -(-windows // batch)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+
+def _stacked(windows: list[Window]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(inputs, targets, weights)`` of windows, stacked."""
+    tokens = np.stack([window.tokens for window in windows])
+    return tokens[:, :-1], tokens[:, 1:], np.stack([window.weights for window in windows])

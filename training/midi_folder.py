@@ -34,10 +34,12 @@ DEFAULT_VELOCITY = 80
 
 @dataclass
 class IngestReport:
-    """What a folder gave: usable pieces, skipped files with reasons, warnings, a data hash."""
+    """What a folder gave: usable files (and their pieces, if kept), skipped files with reasons,
+    warnings, a data hash."""
 
     folder: Path
     pieces: list[tuple[Path, Piece]] = field(default_factory=list)
+    files_used: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     warnings: list[tuple[Path, str]] = field(default_factory=list)
     hash: str = ""
@@ -46,20 +48,31 @@ class IngestReport:
 
 def ingest(folder, cache_dir=None, progress: bool = True) -> IngestReport:
     """Read every music file under ``folder`` (sorted, recursive); bad files are skipped."""
-    folder = Path(folder)
+    report = IngestReport(Path(folder))
+    report.pieces = list(read_folder(report, cache_dir, progress))
+    return report
+
+
+def read_folder(report: IngestReport, cache_dir=None, progress: bool = True):
+    """Yield ``(path, piece)`` for each usable music file under ``report.folder``, one at a time.
+
+    Nothing is kept: skipped files, warnings and counts go into ``report``, and the data hash
+    too, once the last file is read.
+    """
+    folder = report.folder
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    report = IngestReport(folder)
     digests = []
     paths = music_files(folder)
     with _progress(paths, progress) as items:
         for path in items:
-            digest = _ingest_one(path, cache, report)
-            if digest is not None:
-                digests.append(digest)
+            used = _ingest_one(path, cache, report)
+            if used is not None:
+                digests.append(used[0])
+                report.files_used += 1
+                yield path, used[1]
     report.hash = hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
-    return report
 
 
 def music_files(folder: Path) -> list[Path]:
@@ -84,8 +97,8 @@ def _progress(paths: list[Path], enabled: bool):
                              show_pos=True, item_show_func=lambda path: path and path.name)
 
 
-def _ingest_one(path: Path, cache: Path, report: IngestReport) -> str | None:
-    """Add one file's piece (or its skip reason) to the report; returns its digest if used."""
+def _ingest_one(path: Path, cache: Path, report: IngestReport) -> tuple[str, Piece] | None:
+    """One file's digest and piece, or None with its skip reason added to the report."""
     try:
         data = _read_limited(path)
         digest = hashlib.sha256(data).hexdigest()
@@ -94,9 +107,8 @@ def _ingest_one(path: Path, cache: Path, report: IngestReport) -> str | None:
         report.skipped.append((path, _reason(error)))
         return None
     report.cache_hits += from_cache
-    report.pieces.append((path, piece))
     report.warnings.extend((path, warning) for warning in piece.warnings)
-    return digest
+    return digest, piece
 
 
 def _read_limited(path: Path) -> bytes:
@@ -215,7 +227,7 @@ def _ticks(quarter_length) -> int:
 
 def format_report(report: IngestReport) -> str:
     """A musician's summary: files used and skipped (each with its reason), warnings."""
-    lines = [f"used {len(report.pieces)} files ({report.cache_hits} from the cache), "
+    lines = [f"used {report.files_used} files ({report.cache_hits} from the cache), "
              f"skipped {len(report.skipped)}" + (":" if report.skipped else "")]
     lines += [f"  {_name(path, report)} — {reason}" for path, reason in report.skipped]
     if report.warnings:

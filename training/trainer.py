@@ -1,5 +1,8 @@
 """Train a preset from a folder of music files: ingest, encode, fit with checkpoints, export.
 
+Pieces are encoded into a token file beside the preset (a hidden temporary folder, removed when
+the run ends) and streamed from it, so a large folder is never held in memory.
+
 The fit checkpoints the model, its epoch and its loss history into ``<out_dir>.training/`` after
 every epoch, so an interrupted run continues with ``resume=True``; the folder is removed once
 the preset is written. Losses are in nats per token and are compared with an order-3 Markov
@@ -14,6 +17,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,19 +32,20 @@ from matplotlib.ticker import MaxNLocator
 from livegen import codec, preset
 from training.baseline import MarkovModel
 from training.dataset import (
-    chunk_streams,
+    TokenStore,
     make_tf_dataset,
-    pieces_to_streams,
+    select_streams,
     split_by_file,
-    weighted_targets,
+    write_token_store,
 )
-from training.midi_folder import format_report, ingest
+from training.midi_folder import IngestReport, format_report, read_folder
 from training.model import build_model, export_weights, model_dims
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
 MODEL_FILE = "model.keras"
 BEST_WEIGHTS_FILE = "best-weights.npz"
 STATE_FILE = "state.json"
+TOKENS_FILE = "tokens.bin"
 MAX_LISTED_REASONS = 20
 KEY_MODE_WORDS = {
     "canonical": "each piece transposed to C major / A minor by its estimated key",
@@ -125,15 +130,19 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Encoded, split and windowed data of one folder, with what was left out and why."""
+    """Encoded data of one folder split by file (stream indices into its token store), and what was
+    left out and why."""
 
-    train_streams: list
-    val_streams: list
-    train_windows: list
-    val_windows: list
+    store: TokenStore
+    train_streams: np.ndarray
+    val_streams: np.ndarray
     files_used: int
     skipped: list  # (path, reason)
     hash: str
+
+    def dataset(self, streams, config: TrainConfig, shuffle: bool):
+        """The ``tf.data`` batches of ``streams`` (training or validation), read from the store."""
+        return make_tf_dataset(self.store, streams, config.seq_len, config.batch, shuffle, config.seed)
 
 
 @dataclass
@@ -171,49 +180,54 @@ def train(folder, out_dir, config: TrainConfig = TrainConfig(), resume: bool = F
     folder, out_dir = Path(folder), Path(out_dir)
     if not folder.is_dir():
         raise TrainingError(f"cannot train on {folder}: there is no such folder")
-    report = ingest(folder)
-    log(format_report(report))
-    data = prepare_data(folder, report, config)
-    log(
-        f"{data.files_used} files: {weighted_targets(data.train_windows)} training and "
-        f"{weighted_targets(data.val_windows)} validation targets"
-    )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = work_dir(out_dir)
-    model, progress = fit(data, config, work, resume, log)
-    export(folder, out_dir, config, data, model, progress, log)
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.tokens-", dir=out_dir.parent) as scratch:
+        data = prepare_data(folder, config, Path(scratch) / TOKENS_FILE, log)
+        log(
+            f"{data.files_used} files: {data.store.targets(data.train_streams)} training and "
+            f"{data.store.targets(data.val_streams)} validation targets"
+        )
+        model, progress = fit(data, config, work, resume, log)
+        export(folder, out_dir, config, data, model, progress, log)
     shutil.rmtree(work, ignore_errors=True)
     log(f"preset written to {out_dir}")
     return out_dir
 
 
-def prepare_data(folder: Path, report, config: TrainConfig) -> TrainingData:
-    """Split the ingested pieces by file, encode them, and cut windows; raise if too little is left."""
+def prepare_data(folder: Path, config: TrainConfig, tokens_path: Path, log) -> TrainingData:
+    """Read and encode every file into a token store at ``tokens_path``, split it by file; raise if too
+    little is left."""
+    report = IngestReport(folder)
+    store = write_token_store(read_folder(report), tokens_path, config.canonical_key, config.augment)
+    log(format_report(report))
     skipped = list(report.skipped)
-    if not report.pieces:
+    if not store.files:
         raise TrainingError(f"no usable music files in {folder}{_reasons(folder, skipped)}")
-    if len({path for path, _ in report.pieces}) < 2:
+    if len(store.files) < 2:
         raise TrainingError(
             f"too little data in {folder}: training needs at least 2 usable files, one of them "
-            f"held out for validation, and found {len(report.pieces)}{_reasons(folder, skipped)}"
+            f"held out for validation, and found {len(store.files)}{_reasons(folder, skipped)}"
         )
-    train_pieces, val_pieces = split_by_file(report.pieces, config.val_split, config.seed)
-    train_streams, train_failed = pieces_to_streams(train_pieces, config.canonical_key, config.augment)
+    train_files, val_files = split_by_file(
+        [(stored.path, stored) for stored in store.files], config.val_split, config.seed
+    )
+    train_streams, train_failed = select_streams([stored for _, stored in train_files], augmented=True)
     # Validation is not augmented: its loss measures the music in the key the model will meet.
-    val_streams, val_failed = pieces_to_streams(val_pieces, config.canonical_key, 0)
+    val_streams, val_failed = select_streams([stored for _, stored in val_files], augmented=False)
     skipped += train_failed + val_failed
-    if not train_streams or not val_streams:
-        held = "training" if not train_streams else "validation"
+    if not len(train_streams) or not len(val_streams):
+        held = "training" if not len(train_streams) else "validation"
         raise TrainingError(
             f"too little data in {folder}: no {held} file could be encoded; add files or change "
             f"val_split ({config.val_split}){_reasons(folder, skipped)}"
         )
     failed = {str(path) for path, _ in train_failed + val_failed}
     return TrainingData(
+        store=store,
         train_streams=train_streams,
         val_streams=val_streams,
-        train_windows=chunk_streams(train_streams, config.seq_len),
-        val_windows=chunk_streams(val_streams, config.seq_len),
-        files_used=len({str(path) for path, _ in report.pieces} - failed),
+        files_used=len({str(stored.path) for stored in store.files} - failed),
         skipped=skipped,
         hash=report.hash,
     )
@@ -255,10 +269,8 @@ def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
     epochs = progress.epoch if progress.stopped else config.epochs
     try:
         model.fit(
-            make_tf_dataset(data.train_windows, config.batch, shuffle=True, seed=config.seed),
-            validation_data=make_tf_dataset(
-                data.val_windows, config.batch, shuffle=False, seed=config.seed
-            ),
+            data.dataset(data.train_streams, config, shuffle=True),
+            validation_data=data.dataset(data.val_streams, config, shuffle=False),
             epochs=epochs,
             initial_epoch=progress.epoch,
             callbacks=callbacks,
@@ -431,8 +443,8 @@ def load_checkpoint(work: Path, config: TrainConfig, data_hash: str) -> tuple[ke
     return model, Progress(**fields, best_weights=best_weights)
 
 
-def loss_per_token(model: keras.Model, windows, batch: int) -> float:
-    """Mean negative log-likelihood (nats) of every weighted target of ``windows``."""
+def loss_per_token(model: keras.Model, data: TrainingData, streams, config: TrainConfig) -> float:
+    """Mean negative log-likelihood (nats) of every target of the stored ``streams``."""
 
     @tf.function(reduce_retracing=True)
     def weighted_sum(inputs, targets, weights):
@@ -441,9 +453,9 @@ def loss_per_token(model: keras.Model, windows, batch: int) -> float:
         return tf.reduce_sum(losses * weights)
 
     total = 0.0
-    for inputs, targets, weights in make_tf_dataset(windows, batch, shuffle=False, seed=0):
+    for inputs, targets, weights in data.dataset(streams, config, shuffle=False):
         total += float(weighted_sum(inputs, targets, weights))
-    return total / weighted_targets(windows)
+    return total / data.store.targets(streams)
 
 
 def export(
@@ -452,14 +464,14 @@ def export(
     """Evaluate, then write ``preset.json``, ``weights.npz``, ``README.md`` and ``loss.png``."""
     log("evaluating the model and the order-3 Markov baseline on the held-out files")
     metrics = {
-        "val_loss_per_token": loss_per_token(model, data.val_windows, config.batch),
-        "train_loss_per_token": loss_per_token(model, data.train_windows, config.batch),
-        "markov3_val_loss_per_token": (
-            MarkovModel().fit(data.train_streams).loss_per_token(data.val_streams)
-        ),
+        "val_loss_per_token": loss_per_token(model, data, data.val_streams, config),
+        "train_loss_per_token": loss_per_token(model, data, data.train_streams, config),
+        "markov3_val_loss_per_token": MarkovModel().fit(
+            data.store.streams(data.train_streams)
+        ).loss_per_token(data.store.streams(data.val_streams)),
     }
     epochs_run = len(progress.history["loss"])
-    trained_targets = weighted_targets(data.train_windows) * epochs_run
+    trained_targets = data.store.targets(data.train_streams) * epochs_run
     config_dict = {
         "name": out_dir.name,
         "description": (
@@ -474,8 +486,8 @@ def export(
             "files_used": data.files_used,
             "files_skipped": len(data.skipped),
             "skipped": [{"file": _relative(folder, path), "reason": reason} for path, reason in data.skipped],
-            "tokens_train": sum(len(stream) for stream in data.train_streams),
-            "tokens_val": sum(len(stream) for stream in data.val_streams),
+            "tokens_train": data.store.tokens(data.train_streams),
+            "tokens_val": data.store.tokens(data.val_streams),
             "hash": data.hash,
         },
         "training": {

@@ -279,6 +279,7 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
     """
     from livegen import ports
     from livegen.demo import call_events, play_into
+    from livegen.listener import Listener
     from livegen.midifile import Piece
     from livegen.preset import Preset
     from livegen.session import PortsConfig, Session
@@ -297,8 +298,9 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
         session = Session(Preset(Path("."), config, weights), CompanionConfig(bpm=bpm, answer_bars=1),
                           SamplingConfig(), PortsConfig(virtual=True), seed=phrase, log=lambda text: None)
         session.open()
-        ear = mido.open_input(f"ear-{os.getpid()}", virtual=True, client_name=f"livegen-bench-ear-{os.getpid()}",
-                              callback=lambda message: heard.append((time.perf_counter(), message)))
+        ear = ports.open_input(f"ear-{os.getpid()}", virtual=True, client_name=f"livegen-bench-ear-{os.getpid()}")
+        ear_reader = Listener(ear, lambda at, message: heard.append((at, message)))  # polled: a callback can drop
+        ear_reader.start()
         player = ports.open_output(f"player-{os.getpid()}", virtual=True)
         try:
             for source in (player.name, session.output_port.name):
@@ -314,6 +316,7 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
             session.request_stop("bench")
             session.close()
             player.close()
+            ear_reader.stop()
             ear.close()
         own = [(t, m) for t, m in heard if m.channel == PLAYER_CHANNEL]
         answer = [t for t, m in heard if m.channel != PLAYER_CHANNEL and m.type == "note_on" and m.velocity > 0]

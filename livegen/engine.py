@@ -2,6 +2,8 @@
 
 ``Companion`` is the logic, driven by ``hear(message, time)`` and ``tick(time)`` with times in
 seconds, so tests run it on a fake clock. ``EngineThread`` drives it from the listener's queue.
+It answers phrases (this module) or plays along with them (``--mode accompany``:
+:mod:`livegen.accompany`).
 
 Streaming priming: each player note is encoded as soon as it is complete (key released), in onset
 order, so when the phrase ends the model state is already primed and the answer costs only its
@@ -17,13 +19,12 @@ import math
 from collections import deque
 
 import mido
-import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from livegen import codec
+from livegen.accompany import AccompanyMixin, Stream
 from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
 from livegen.key import Key, estimate_key
 from livegen.knobs import KNOBS
@@ -46,9 +47,6 @@ ALL_NOTES_OFF_CONTROLS = (120, 123)  # all sound off, all notes off: a keyboard'
 REPORTS_KEPT = 1000
 MAX_HISTORY_NOTES = 256  # the seed buffer's bound: 8 dense bars; a flood of notes must not grow it
 KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour in (and at phrase end)
-REPLAN_MARGIN_S = 0.004  # accompany: notes due sooner than this are on their way out and are kept
-STREAM_TOKENS_PER_TICK = 24  # accompany: sample at most this much of the lookahead per tick (~2 ms) ...
-STREAM_URGENT_S = 0.05  # ... once the plan reaches this far ahead, so new player notes are heard soon
 # A re-prime reads at most the seed buffer's last tokens (a dense bar, a few sparse ones), so it
 # stays well under 10 ms however dense the bars, even on a busy machine. On held-out chorales
 # the next bar's loss after these 64 tokens is that after all 8 bars (~530 tokens): -0.0030 +-
@@ -150,29 +148,6 @@ class Sounded(NamedTuple):
     duration: float
 
 
-@dataclass(frozen=True)
-class Planned:
-    """An accompaniment note handed to the sink and not yet fed into the model's own state."""
-
-    onset: int  # absolute tick on the session's grid
-    real: codec.Note  # as heard (not moved to the canonical key), absolute ticks
-    timed: TimedNote
-
-
-@dataclass
-class Stream:
-    """Accompaniment sampled a little ahead on a fork of the state; re-forked when the player moves."""
-
-    tag: int
-    state: object
-    cursor: codec.Cursor
-    floor: int  # absolute tick: nothing new starts before it
-    shift: int
-    end_tick: float = math.inf  # set when the player rests: the bar line where the model stops too
-    planned: list[Planned] = field(default_factory=list)
-    done_sampling: bool = False
-
-
 @dataclass
 class Answer:
     """An answer being sampled ahead on a fork of the model state."""
@@ -188,7 +163,7 @@ class Answer:
     first_note_at: float | None = None
 
 
-class Companion:
+class Companion(AccompanyMixin):
     """Call-and-response logic; output goes to a sink with ``play(notes, tag)`` and ``cancel(tag)``."""
 
     def __init__(self, model: StepModel, sampler: Sampler, sink, config: CompanionConfig = CompanionConfig(),
@@ -504,6 +479,11 @@ class Companion:
             return
         self._feed_note(self._as_codec_note(note, now, self._shift()), now)
 
+    def _remember(self, note: TimedNote, end: float) -> None:
+        """A model note that sounded (until ``end``), into the seed buffer."""
+        self.history.append(HeardNote(note.start, note.pitch, note.velocity, end, by_player=False))
+        del self.history[:-MAX_HISTORY_NOTES]
+
     def _check_key(self, now: float) -> bool:
         """Re-estimate the call's key; on a change, re-prime in the new key. True if it changed."""
         self._key_checked_at = now
@@ -703,131 +683,3 @@ class Companion:
             note.end = min(note.end, now)
         self.history.extend(played)
         self._reprime(now)
-
-    # -- accompanying --------------------------------------------------------------------------
-    def _accompany(self, now: float) -> None:
-        """Play along: both streams go into the state in time order; the unsent part follows the player."""
-        if self.stream is None:
-            if not self.call:
-                return
-            if not self.config.active:
-                self._encode_ready(now)
-                self.call = [n for n in self.call if n.end is None]
-                return
-            self._start_stream(now)
-        self._commit(now)
-        stream = self.stream
-        if self._replan_due:
-            self._replan(now)
-        if stream.end_tick == math.inf and not self.held and not self.sustained and \
-                now - self.last_sound >= self.config.rest_bars * self.config.beats_per_bar * self.clock.seconds_per_beat:
-            horizon = self._tick_of(now) + self.config.lookahead_beats * codec.TICKS_PER_BEAT
-            stream.end_tick = self.meter.bar_start(self.meter.locate(math.ceil(horizon))[0] + 1)
-        self._sample_stream(now)
-        if now >= self.clock.time_of_beat(stream.end_tick / codec.TICKS_PER_BEAT):
-            self._end_stream(now, interrupted=False)
-
-    def _start_stream(self, now: float) -> None:
-        """The player's first note: the model comes in on the next beat."""
-        self._retune()
-        self.answers_started += 1
-        start = self._start_tick(now)
-        self.stream = Stream(self.answers_started, None, None, start, self._shift())
-        self._fork(now, start)
-
-    def _commit(self, now: float) -> None:
-        """Feed the state what can no longer change: finished player notes and sent model notes."""
-        ready, known_until = self._ready(now)
-        planned = self.stream.planned
-        sent = 0
-        while sent < len(planned) and planned[sent].onset < known_until:
-            sent += 1
-        events = sorted([(self._onset_tick(n), n.pitch, n) for n in ready] +
-                        [(p.onset, p.real.pitch, p) for p in planned[:sent]], key=lambda e: e[:2])
-        del planned[:sent]
-        for _, _, item in events:
-            if isinstance(item, HeardNote):
-                self.waiting.remove(item)
-                self._encode_player_note(item, now)
-            else:
-                timed = item.timed
-                self.history.append(HeardNote(timed.start, timed.pitch, timed.velocity, timed.end, by_player=False))
-                del self.history[:-MAX_HISTORY_NOTES]
-                real = item.real
-                self._feed_note(codec.Note(real.onset, codec.transpose_pitch(real.pitch, self._shift()),
-                                           real.velocity, real.duration), now)
-
-    def _replan(self, now: float) -> None:
-        """Take back what is not yet sent and sample it again from what is known now."""
-        started = self.perf_now()
-        stream = self.stream
-        not_before = now + REPLAN_MARGIN_S
-        taken_back = self.sink.retract(stream.tag, not_before)
-        stream.planned = [p for p in stream.planned if p.timed not in taken_back]
-        floor = max(stream.floor, math.ceil(self._tick_of(not_before)),
-                    max((p.onset + 1 for p in stream.planned), default=0))
-        self._fork(now, floor)
-        self._sample_stream(now)
-        self.replans.append(self.perf_now() - started)
-
-    def _fork(self, now: float, floor: int) -> None:
-        """A fork of the state that has heard every known note, sampling from ``floor`` on."""
-        stream = self.stream
-        self._replan_due = False
-        shift = self._shift()
-        offset = self.meter.bar_start(self.base_bar)
-        beat = self.clock.seconds_per_beat
-        known = [codec.Note(p.real.onset, codec.transpose_pitch(p.real.pitch, shift), p.real.velocity,
-                            p.real.duration) for p in stream.planned]
-        for note in self.waiting:  # a held key counts as lasting at least a beat until it is released
-            guess = note if note.end is not None else HeardNote(note.start, note.pitch, note.velocity,
-                                                                max(now, note.start + beat))
-            known.append(self._as_codec_note(guess, now, shift))
-        writer = self.writer.copy()
-        tokens = []
-        for note in codec.merge_unisons(sorted(known, key=lambda n: (n.onset, n.pitch))):
-            try:
-                tokens.extend(writer.note(codec.Note(note.onset - offset, note.pitch, note.velocity, note.duration)))
-            except ValueError:
-                continue  # already in the state by another path (a unison or a re-prime): nothing to add
-        state = self.state.copy()
-        self.model.feed(tokens, state)
-        stream.state, stream.cursor, stream.floor, stream.shift = state, writer.cursor, floor, shift
-        stream.done_sampling = False
-
-    def _sample_stream(self, now: float) -> None:
-        """Sample the accompaniment until it reaches ``lookahead_beats`` past now (or where it rests)."""
-        stream = self.stream
-        offset = self.meter.bar_start(self.base_bar)
-        horizon = max(self._tick_of(now) + self.config.lookahead_beats * codec.TICKS_PER_BEAT, stream.floor)
-        urgent = self._tick_of(now + STREAM_URGENT_S)
-        budget = STREAM_TOKENS_PER_TICK
-        while not stream.done_sampling and offset + stream.cursor.onset <= horizon:
-            if budget <= 0 and offset + stream.cursor.onset > urgent:
-                break  # the rest of the lookahead on the next ticks
-            budget -= 1
-            token = self.sampler.choose(stream.state.logits, stream.cursor, stream.floor - offset)
-            if self._beyond_answer(token, stream, offset):
-                stream.done_sampling = True
-                break
-            note = stream.cursor.advance(token)
-            self.model.step(token, stream.state)
-            if note is not None:
-                timed = self._timed(note, offset, stream)
-                real = codec.Note(offset + note.onset, timed.pitch, note.velocity, note.duration)
-                stream.planned.append(Planned(offset + note.onset, real, timed))
-                self.sink.play([timed], stream.tag)  # at once: a note due soon must not wait for the rest
-
-    def _end_stream(self, now: float, interrupted: bool) -> None:
-        """The player rested (or stopped the transport, or the mode changed): the accompaniment ends."""
-        stream = self.stream
-        if interrupted:
-            self.sink.cancel(stream.tag)
-            stream.planned = [p for p in stream.planned if p.timed.start < now]
-        self._commit(now)
-        for planned in stream.planned:  # a cancelled note that had begun: keep it in the history
-            timed = planned.timed
-            self.history.append(HeardNote(timed.start, timed.pitch, timed.velocity, min(timed.end, now), False))
-        self.stream = None
-        self._replan_due = False
-        self.call = [n for n in self.call if n.end is None]

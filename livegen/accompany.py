@@ -61,6 +61,7 @@ class AccompanyMixin:
                 self.call = [n for n in self.call if n.end is None]
                 return
             self._start_stream(now)
+        self.call = [n for n in self.call if n.end is None]  # the stream, not the call, is what runs now
         self._commit(now)
         stream = self.stream
         if self._replan_due:

@@ -197,6 +197,8 @@ def test_a_flood_while_accompanying_keeps_memory_bounded_and_leaves_the_plan_sho
     now, wall, peaks = flood(companion, 15_000, 10.0, random.Random(4))
     assert peaks["history"] <= MAX_HISTORY_NOTES and peaks["held"] <= 128
     assert companion.stream is not None, "it plays along through the flood"
+    companion.tick(now)
+    assert len(companion.call) <= len(companion.held) + len(companion.sustained), "no call grows under a stream"
     lookahead = companion.config.lookahead_beats * codec.TICKS_PER_BEAT
     planned = companion.stream.planned
     assert all(p.onset <= companion._tick_of(now) + lookahead + codec.TICKS_PER_BEAT for p in planned)

@@ -24,9 +24,10 @@ demo: $(INSTALLED)
 	$(LIVEGEN) demo --preset chorale --out-dir $(DEMO_DIR)
 
 # The real-port timing tests run in a process of their own, away from the in-process
-# TensorFlow training tests whose threads would compete with the probes' MIDI callbacks.
+# TensorFlow training tests whose threads would compete with them for the two cores. A
+# real-port test that fails while JACK itself logs xruns runs once more (tests/conftest.py).
 test: $(INSTALLED)
-	$(PYTHON) -m pytest -q -m jack
+	$(PYTHON) -m pytest -q -m jack --reruns 1 --only-rerun JackXrunDuringTest
 	$(PYTHON) -m pytest -q -m "not jack"
 
 clean:

@@ -44,10 +44,46 @@ def own_config_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
+JACKD_LOGS: list = []  # the log of the jackd this session started: JACK reports its xruns there
+
+
+class JackXrunDuringTest(AssertionError):
+    """A real-port test failed while JACK itself reported xruns; `make test` runs such a test once more."""
+
+
+def _xruns() -> int:
+    """XRun reports in the log of the jackd we started (none known for a server already running)."""
+    try:
+        return sum(log.read_text(errors="replace").count("XRun") for log in JACKD_LOGS)
+    except OSError:
+        return 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Name the JACK xruns a failed real-port test ran into, so that (and only that) is retried once.
+
+    On two shared cores a virtual machine sometimes cannot run JACK's clients within a period;
+    JACK then logs "client ... was not finished" and drops that period's MIDI, for every client.
+    A failure without such a report, or a second failure, fails the run.
+    """
+    before = _xruns()
+    outcome = yield
+    error = outcome.exception
+    if item.get_closest_marker("jack") is not None and isinstance(error, AssertionError):
+        xruns = _xruns() - before
+        if xruns:
+            outcome.force_exception(JackXrunDuringTest(
+                f"JACK reported {xruns} xrun(s) during this test; it failed with: {error}"))
+
+
 @pytest.fixture(scope="session")
 def jack_server(tmp_path_factory):
     """A running JACK server (the one already up, else one started here) and mido set to use it."""
-    started = None if jackutil.server_running() else _start_jackd(tmp_path_factory.mktemp("jackd") / "jackd.log")
+    log = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    started = None if jackutil.server_running() else _start_jackd(log)
+    if started is not None:
+        JACKD_LOGS.append(log)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MIDO_BACKEND", JACK_BACKEND)
         previous_backend = mido.backend

@@ -150,12 +150,7 @@ class AccompanyMixin:
             if budget <= 0 and offset + stream.cursor.onset > urgent:
                 break  # the rest of the lookahead on the next ticks
             budget -= 1
-            token = self.sampler.choose(stream.state.logits, stream.cursor, stream.floor - offset)
-            if self._beyond_answer(token, stream, offset):
-                stream.done_sampling = True
-                break
-            note = stream.cursor.advance(token)
-            self.model.step(token, stream.state)
+            note = self._sample_token(stream, offset, stream.floor - offset)
             if note is not None:
                 timed = self._timed(note, offset, stream)
                 real = codec.Note(offset + note.onset, timed.pitch, note.velocity, note.duration)

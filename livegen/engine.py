@@ -634,12 +634,7 @@ class Companion(AccompanyMixin):
                       answer.start_tick)
         fresh = []
         while not answer.done_sampling and offset + answer.cursor.onset <= horizon:
-            token = self.sampler.choose(answer.state.logits, answer.cursor)
-            if self._beyond_answer(token, answer, offset):
-                answer.done_sampling = True
-                break
-            note = answer.cursor.advance(token)
-            self.model.step(token, answer.state)
+            note = self._sample_token(answer, offset)
             if note is not None:
                 fresh.append(self._timed(note, offset, answer))
                 if answer.first_note_at is None:
@@ -648,6 +643,19 @@ class Companion(AccompanyMixin):
                     self.readiness.append(self.perf_now() - self._phrase_end_wall)
                     fresh = []
         self._hand_over(fresh, answer)
+
+    def _sample_token(self, fork, offset: int, floor: int | None = None) -> codec.Note | None:
+        """One token of an answer or accompaniment (onsets from ``floor`` on); the note it completes.
+
+        A BAR or POSITION past the fork's end is not taken: the fork is then done sampling.
+        """
+        token = self.sampler.choose(fork.state.logits, fork.cursor, floor)
+        if self._beyond_answer(token, fork, offset):
+            fork.done_sampling = True
+            return None
+        note = fork.cursor.advance(token)
+        self.model.step(token, fork.state)
+        return note
 
     def _hand_over(self, notes: list[TimedNote], answer: Answer) -> None:
         if notes:

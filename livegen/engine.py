@@ -26,7 +26,7 @@ from typing import NamedTuple
 from livegen import codec
 from livegen.accompany import AccompanyMixin, Stream
 from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
-from livegen.key import Key, estimate_key
+from livegen.key import KEY_MODES, Key, estimate_key, transposes
 from livegen.knobs import KNOBS
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
@@ -115,8 +115,8 @@ class CompanionConfig:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if not 1 <= self.rest_bars <= 16:
             raise ValueError(f"rest after 1 to 16 bars of silence, got {self.rest_bars}")
-        if self.key_mode not in ("canonical", "as-is"):
-            raise ValueError(f"key mode must be 'canonical' or 'as-is', got {self.key_mode!r}")
+        if self.key_mode not in KEY_MODES:
+            raise ValueError(f"key mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
 
 
 @dataclass
@@ -228,7 +228,7 @@ class Companion(AccompanyMixin):
         return self.clock.beats_at(time_s) * codec.TICKS_PER_BEAT
 
     def _shift(self) -> int:
-        return self.key.to_canonical() if self.key is not None else 0
+        return self.key.to_canonical(self.config.key_mode) if self.key is not None else 0
 
     # -- input ---------------------------------------------------------------------------------
     def hear(self, message, at: float) -> None:
@@ -495,7 +495,7 @@ class Companion(AccompanyMixin):
         return True
 
     def _estimate_key(self) -> Key | None:
-        if self.config.key_mode != "canonical":
+        if not transposes(self.config.key_mode):
             return None
         return estimate_key(self._player_window_notes())
 

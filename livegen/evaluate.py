@@ -18,7 +18,7 @@ import numpy as np
 
 from livegen import codec
 from livegen.generate import continue_notes
-from livegen.key import Key, estimate_key, in_scale_ratio, key_correlation
+from livegen.key import Key, estimate_key, in_scale_ratio, key_correlation, transposes
 from livegen.midifile import Piece
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -143,8 +143,8 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
 
     Returns the answer's notes and its last bar, as :func:`continue_notes` does.
     """
-    key = estimate_key(prime) if key_mode == "canonical" else None
-    shift = key.to_canonical() if key is not None else 0
+    key = estimate_key(prime) if transposes(key_mode) else None
+    shift = key.to_canonical(key_mode) if key is not None else 0
     history = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter)
     cursor = codec.Cursor(meter)
     for token in history:
@@ -271,10 +271,12 @@ def _longest_copied_bars(signatures, index: dict) -> int:
     return best
 
 
-def canonical(notes) -> tuple[list[codec.Note], int]:
-    """Notes moved to C major / A minor by their estimated key, and the shift used."""
-    shift = estimate_key(notes).to_canonical()
-    return codec.merge_unisons(codec.transpose(notes, shift)), shift
+def canonical(notes, key_mode: str) -> list[codec.Note]:
+    """Notes as a preset of this key mode learns them: moved by their estimated key to C major /
+    A minor (``canonical``) or C major / C minor (``tonic-c``), or as they are (``as-is``)."""
+    if not transposes(key_mode):
+        return list(notes)
+    return codec.merge_unisons(codec.transpose(notes, estimate_key(notes).to_canonical(key_mode)))
 
 
 def model_loss_per_token(model: StepModel, streams) -> float:
@@ -308,11 +310,10 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
             f"call and a {config.answer_bars}-bar continuation with at least 3 call notes"
         )
     model = StepModel(preset.weights)
-    canonical_mode = preset.key_mode == "canonical"
     novelty_index = None
     if training_pieces is not None:
         novelty_index = reference_index(
-            (canonical(piece.notes)[0] if canonical_mode else list(piece.notes), piece.meter)
+            (canonical(piece.notes, preset.key_mode), piece.meter)
             for _, piece in training_pieces)
     systems = SYSTEMS if config.baseline_keys else ("model", "real")
     samples: dict[str, list[dict]] = {system: [] for system in systems}
@@ -338,7 +339,7 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
         "call_bars": config.call_bars,
         "answer_bars": config.answer_bars,
         "novelty_reference": "training data" if novelty_index is not None else "the held-out piece only",
-        "loss": _losses(model, preset, cut, calls, training_pieces, canonical_mode),
+        "loss": _losses(model, preset, cut, calls, training_pieces),
         "systems": summary,
     }
     result["targets"] = targets(summary["model"])
@@ -351,7 +352,7 @@ def _answer_in_key(model: StepModel, key_mode: str, call: Call, with_baseline: b
     """Answers to one call in one key (every seed, and the greedy baseline), measured."""
     key = estimate_key(call.notes)
     if novelty_index is not None:
-        reference, frame_shift = novelty_index, key.to_canonical() if key_mode == "canonical" else 0
+        reference, frame_shift = novelty_index, key.to_canonical(key_mode) if transposes(key_mode) else 0
     else:
         reference, frame_shift = reference_index([(call.piece_notes, call.meter)]), 0
 
@@ -394,11 +395,11 @@ def _example(call: Call, answer, key: Key) -> dict:
     }
 
 
-def _losses(model, preset, cut, calls, training_pieces, canonical_mode: bool) -> dict:
+def _losses(model, preset, cut, calls, training_pieces) -> dict:
     """Held-out loss of the model and an order-3 Markov model, in nats per token."""
     used = {call.name for call in cut}
     pieces = [piece for name, piece in calls if name in used]
-    streams = [codec.encode(canonical(piece.notes)[0] if canonical_mode else piece.notes,
+    streams = [codec.encode(canonical(piece.notes, preset.key_mode),
                             piece.meter) for piece in pieces]
     losses = {"model": model_loss_per_token(model, streams), "pieces": len(streams)}
     metrics = preset.config.get("metrics", {})
@@ -414,7 +415,7 @@ def _losses(model, preset, cut, calls, training_pieces, canonical_mode: bool) ->
         losses["markov3"] = None
         losses["markov3_note"] = f"training.baseline is not installed ({error})"
         return losses
-    training_streams = [codec.encode(canonical(piece.notes)[0] if canonical_mode else piece.notes,
+    training_streams = [codec.encode(canonical(piece.notes, preset.key_mode),
                                      piece.meter) for _, piece in training_pieces]
     losses["markov3"] = MarkovModel().fit(training_streams).loss_per_token(streams)
     losses["markov3_note"] = "fitted on the training pieces, measured on the evaluation's pieces"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livegen import codec
-from livegen.key import Key, estimate_key
+from livegen.key import Key, estimate_key, transposes
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
 
@@ -24,13 +24,14 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
                    sampler: Sampler) -> Continuation:
     """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
 
-    A canonical-key preset hears the prime moved to C major / A minor and answers there; the
+    A preset that transposes (key mode ``canonical`` or ``tonic-c``) hears the prime moved to its
+    own key and answers there; the
     answer is moved back to the prime's own key.
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
-    key = estimate_key(prime) if key_mode == "canonical" else None
-    shift = key.to_canonical() if key is not None else 0
+    key = estimate_key(prime) if transposes(key_mode) else None
+    shift = key.to_canonical(key_mode) if key is not None else 0
     heard = codec.merge_unisons(codec.transpose(prime, shift))
     prime_tokens = codec.encode(heard, meter)
     cursor = codec.Cursor(meter)

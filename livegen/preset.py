@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from livegen import codec
+from livegen.key import KEY_MODES
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "preset.json"
 WEIGHTS_NAME = "weights.npz"
-KEY_MODES = ("canonical", "as-is")
 REQUIRED_FIELDS = ("format_version", "name", "vocabulary", "ticks_per_beat", "model", "key_mode")
 
 
@@ -109,7 +109,7 @@ def read_config(directory: Path) -> dict:
             "retrain the preset with this version"
         )
     if config["key_mode"] not in KEY_MODES:
-        raise PresetError(f"{path}: key_mode must be one of {KEY_MODES}, got {config['key_mode']!r}")
+        raise PresetError(f"{path}: key_mode must be one of {', '.join(KEY_MODES)}, got {config['key_mode']!r}")
     model = config["model"]
     if not isinstance(model, dict) or not all(
         isinstance(model.get(k), int) and model[k] > 0 for k in ("embedding", "hidden", "layers")

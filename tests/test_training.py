@@ -29,18 +29,20 @@ from training.dataset import (
 from training.trainer import TrainConfig, TrainingError, train, work_dir
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)  # harmonic minor: the leading tone tells it from its relative major
 TINY = dict(embedding=8, hidden=16, layers=1, epochs=2, seq_len=32, batch=4, val_split=0.25)
 
 
-def tune(tonic: int, bars: int = 6, seed: int = 0) -> list[codec.Note]:
-    """A 4/4 tune in ``tonic`` major: four quarter notes of its scale a bar over a tonic bass."""
+def tune(tonic: int, bars: int = 6, seed: int = 0, mode: str = "major") -> list[codec.Note]:
+    """A 4/4 tune in ``tonic`` major (or minor): four quarter notes of its scale a bar over a tonic bass."""
     rng = np.random.default_rng(seed)
+    steps = MAJOR_STEPS if mode == "major" else MINOR_STEPS
     notes = []
     for bar in range(bars):
         start = bar * 48
         notes.append(codec.Note(start, tonic + 48, 60, 48))
         for beat in range(4):
-            step = MAJOR_STEPS[int(rng.integers(len(MAJOR_STEPS)))]
+            step = steps[int(rng.integers(len(steps)))]
             notes.append(codec.Note(start + beat * 12, tonic + 60 + step, 90, 12))
     return notes
 
@@ -103,7 +105,7 @@ def batch_rows(dataset) -> np.ndarray:
 def test_streamed_windows_are_the_encoded_pieces_split_by_file(tmp_path):
     pieces = [(f"tune{index}.mid", piece(tune(tonic, bars=12, seed=index)))
               for index, tonic in enumerate((0, 2, 5, 7, 9, 4))]
-    store = write_token_store(pieces, tmp_path / "tokens.bin", canonical_key=True, augment=1)
+    store = write_token_store(pieces, tmp_path / "tokens.bin", key_mode="canonical", augment=1)
     train_files, val_files = split_by_file([(stored.path, stored) for stored in store.files], 0.34, seed=0)
     train_streams, _ = select_streams([stored for _, stored in train_files], augmented=True)
     val_streams, _ = select_streams([stored for _, stored in val_files], augmented=False)
@@ -161,12 +163,21 @@ def test_input_pipeline_memory_does_not_grow_with_the_corpus(tmp_path):
 def test_canonical_key_moves_g_major_to_c_major_and_augment_adds_neighbours():
     g_major = piece(tune(7, bars=8))
     assert estimate_key(g_major.notes) == Key(7, "major")
-    streams, reason = piece_streams(g_major, canonical_key=True, augment=1)
+    streams, reason = piece_streams(g_major, key_mode="canonical", augment=1)
     assert reason == "" and len(streams) == 3
     keys = [estimate_key(codec.decode(stream, g_major.meter)) for stream in streams]
     assert keys == [Key(0, "major"), Key(1, "major"), Key(11, "major")]
-    as_is, _ = piece_streams(g_major, canonical_key=False, augment=0)
+    as_is, _ = piece_streams(g_major, key_mode="as-is", augment=0)
     assert estimate_key(codec.decode(as_is[0])) == Key(7, "major")
+
+
+@pytest.mark.parametrize("key_mode, minor_key", [("canonical", Key(9, "minor")), ("tonic-c", Key(0, "minor"))])
+def test_a_minor_piece_moves_to_the_key_modes_minor_key(key_mode, minor_key):
+    """E minor goes to A minor (one key signature with C major) or to C minor (one tonic)."""
+    e_minor = piece(tune(4, bars=8, mode="minor"))
+    assert estimate_key(e_minor.notes) == Key(4, "minor")
+    streams, reason = piece_streams(e_minor, key_mode=key_mode, augment=0)
+    assert reason == "" and estimate_key(codec.decode(streams[0], e_minor.meter)) == minor_key
 
 
 def test_pieces_without_notes_are_skipped_with_a_reason(tmp_path):

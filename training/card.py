@@ -92,7 +92,7 @@ def compact_weights(out: Path, pieces, log) -> dict:
                                                        for name, array in halved.items()})
     worst = 0.0
     for piece in pieces:
-        tokens = codec.encode(canonical(piece.notes)[0], piece.meter)[:PARITY_TOKENS]
+        tokens = codec.encode(canonical(piece.notes, loaded.key_mode), piece.meter)[:PARITY_TOKENS]
         full_state, half_state = full.initial_state(), half.initial_state()
         for token in tokens:
             expected = full.step(token, full_state).copy()

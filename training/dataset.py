@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from livegen import codec
-from livegen.key import estimate_key
+from livegen.key import estimate_key, transposes
 
 TOKEN_DTYPE = np.min_scalar_type(codec.VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
@@ -78,39 +78,39 @@ class TokenStore:
         return self.tokens(indices) - len(indices)
 
 
-def piece_transpositions(notes, canonical_key: bool, augment: int):
-    """The piece moved to its canonical key (or left as is), then by +1, -1, ... ±augment semitones.
+def piece_transpositions(notes, key_mode: str, augment: int):
+    """The piece moved to the key mode's key (or left as is), then by +1, -1, ... ±augment semitones.
 
     A generator: a transposition that fails raises when it is reached, after the ones before it.
     """
     base = list(notes)
-    if canonical_key:
-        base = codec.transpose(base, estimate_key(base).to_canonical())
+    if transposes(key_mode):
+        base = codec.transpose(base, estimate_key(base).to_canonical(key_mode))
     for shift in [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]:
         yield codec.merge_unisons(codec.transpose(base, shift))
 
 
-def piece_streams(piece, canonical_key: bool, augment: int) -> tuple[list[list[int]], str]:
+def piece_streams(piece, key_mode: str, augment: int) -> tuple[list[list[int]], str]:
     """Token streams of a piece's transpositions (as trained first), and why the rest could not be made."""
     if not piece.notes:
         return [], "it holds no notes"
     streams: list[list[int]] = []
     try:
-        for notes in piece_transpositions(piece.notes, canonical_key, augment):
+        for notes in piece_transpositions(piece.notes, key_mode, augment):
             streams.append(codec.encode(notes, piece.meter))
     except ValueError as error:
         return streams[:1], f"cannot be encoded: {error}"
     return streams, ""
 
 
-def write_token_store(pieces, path, canonical_key: bool = True, augment: int = 0) -> TokenStore:
+def write_token_store(pieces, path, key_mode: str = "canonical", augment: int = 0) -> TokenStore:
     """Encode ``(path, piece)`` pairs one at a time into the token file ``path``; only its index is kept."""
     path = Path(path)
     files: list[StoredFile] = []
     offsets = [0]
     with open(path, "wb") as handle:
         for source, piece in pieces:
-            streams, reason = piece_streams(piece, canonical_key, augment)
+            streams, reason = piece_streams(piece, key_mode, augment)
             first = len(offsets) - 1
             for stream in streams:
                 handle.write(np.asarray(stream, dtype=TOKEN_DTYPE).tobytes())

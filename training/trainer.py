@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from livegen import codec, preset
+from livegen.key import KEY_MODES
 from training.baseline import MarkovModel
 from training.dataset import (
     TokenStore,
@@ -49,6 +50,7 @@ TOKENS_FILE = "tokens.bin"
 MAX_LISTED_REASONS = 20
 KEY_MODE_WORDS = {
     "canonical": "each piece transposed to C major / A minor by its estimated key",
+    "tonic-c": "each piece transposed to C major / C minor by its estimated key",
     "as-is": "as written",
 }
 
@@ -95,7 +97,7 @@ class TrainConfig:
     seq_len: int = 256
     batch: int = 32
     val_split: float = 0.1
-    canonical_key: bool = True
+    key_mode: str = "canonical"
     augment: int = 0
     patience: int = 4
     learning_rate: float = 2e-3
@@ -117,8 +119,8 @@ class TrainConfig:
             )
         if not isinstance(self.learning_rate, (int, float)) or not 0 < self.learning_rate <= 1:
             raise TrainingError(f"learning_rate must be above 0 and at most 1, got {self.learning_rate!r}")
-        if not isinstance(self.canonical_key, bool):
-            raise TrainingError(f"canonical_key must be true or false, got {self.canonical_key!r}")
+        if self.key_mode not in KEY_MODES:
+            raise TrainingError(f"key_mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
         if self.strategy not in STRATEGIES:
             raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float)) \
@@ -199,7 +201,7 @@ def prepare_data(folder: Path, config: TrainConfig, tokens_path: Path, log) -> T
     """Read and encode every file into a token store at ``tokens_path``, split it by file; raise if too
     little is left."""
     report = IngestReport(folder)
-    store = write_token_store(read_folder(report), tokens_path, config.canonical_key, config.augment)
+    store = write_token_store(read_folder(report), tokens_path, config.key_mode, config.augment)
     log(format_report(report))
     skipped = list(report.skipped)
     if not store.files:
@@ -481,7 +483,7 @@ def export(
         "vocabulary": codec.vocabulary_spec(),
         "ticks_per_beat": codec.TICKS_PER_BEAT,
         "model": model_dims(model),
-        "key_mode": "canonical" if config.canonical_key else "as-is",
+        "key_mode": config.key_mode,
         "data": {
             "files_used": data.files_used,
             "files_skipped": len(data.skipped),

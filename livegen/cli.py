@@ -120,23 +120,30 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
 
 
 @cli.command(name="presets")
+@click.argument("folders", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @reports_errors
-def list_presets():
-    """List bundled presets with what they are and how well they predict."""
+def list_presets(folders):
+    """List presets with what they are and how well they play: the bundled ones, those in
+    ./presets (where 'livegen train --out presets/NAME' puts yours), and those in FOLDERS."""
     from livegen import preset as presets
 
-    found = presets.list_presets()
-    if not found:
-        click.echo(f"no bundled presets in {presets.bundled_dir()}")
-    for directory in found:
-        try:
-            config = presets.read_config(directory)
-        except presets.PresetError as error:
-            click.echo(f"{directory.name:12s} unreadable: {error}")
-            continue
-        loss = config.get("metrics", {}).get("val_loss_per_token")
-        loss_text = f"held-out loss {loss:.2f}/token" if isinstance(loss, (int, float)) else ""
-        click.echo(f"{directory.name:12s} {config.get('description', '')} {loss_text}".rstrip())
+    bundled = presets.bundled_dir()
+    places = [bundled, Path("presets"), *folders]
+    seen: set[Path] = set()
+    for place in places:
+        if place != bundled and not place.is_dir():
+            continue  # no ./presets here
+        found = [d for d in presets.list_folder(place) if d.resolve() not in seen]
+        if place == bundled and not found:
+            click.echo(f"no bundled presets in {bundled}")
+        for directory in found:
+            seen.add(directory.resolve())
+            name = directory.name if place == bundled else str(directory)
+            try:
+                line = presets.summary(directory)
+            except presets.PresetError as error:
+                line = f"unreadable: {error}"
+            click.echo(f"{name:12s} {line}".rstrip())
 
 
 DEFAULT_AUTO_START_BPM = 100.0

@@ -76,10 +76,38 @@ def find(name_or_path: str) -> Path:
 
 def list_presets() -> list[Path]:
     """Bundled preset directories, sorted by name."""
-    root = bundled_dir()
-    if not root.is_dir():
+    return list_folder(bundled_dir())
+
+
+def list_folder(folder: Path) -> list[Path]:
+    """The preset directories directly inside ``folder``, sorted by name."""
+    if not folder.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if (p / CONFIG_NAME).is_file())
+    return sorted(p for p in folder.iterdir() if (p / CONFIG_NAME).is_file())
+
+
+def summary(directory: Path) -> str:
+    """One line on a preset: its description, held-out loss, and what its evaluation measured.
+
+    The evaluation is read from ``eval.json`` (written by ``livegen eval --json`` and by the
+    bundled presets' model cards) when the preset has one.
+    """
+    config = read_config(directory)
+    parts = [config.get("description", "")]
+    metrics = config.get("metrics", {})
+    loss, markov = metrics.get("val_loss_per_token"), metrics.get("markov3_val_loss_per_token")
+    if isinstance(loss, (int, float)):
+        versus = f" (order-3 Markov {markov:.2f})" if isinstance(markov, (int, float)) else ""
+        parts.append(f"held-out loss {loss:.2f}/token{versus}")
+    try:
+        evaluation = json.loads((directory / "eval.json").read_text(encoding="utf-8"))
+        model, targets = evaluation["systems"]["model"], evaluation["targets"]
+        parts.append(f"answers: key correlation {model['key_correlation']:.2f}, "
+                     f"{model['in_scale']:.0%} in scale, {model['notes_per_bar']:.1f} notes a bar; "
+                     f"targets met {sum(target['met'] for target in targets)}/{len(targets)}")
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not evaluated (or an evaluation from another version): the rest still says something
+    return "; ".join(part for part in parts if part)
 
 
 def read_config(directory: Path) -> dict:

@@ -10,7 +10,7 @@ from livegen import codec, preset
 from livegen.cli_music import eval_command, show_command
 from livegen.evaluate import METRICS, SYSTEMS, EvalConfig, cut_calls, evaluate
 from livegen.generate import continue_notes
-from livegen.key import Key, in_scale_ratio
+from livegen.key import Key, in_scale_ratio, transposes
 from livegen.midifile import Piece, read_midi, write_midi
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -44,7 +44,7 @@ def test_every_bundled_preset_loads_and_answers_in_the_calls_key():
     assert "chorale" in {directory.name for directory in directories}
     for directory in directories:
         loaded = preset.load(str(directory))
-        assert loaded.key_mode == "canonical", directory.name
+        assert transposes(loaded.key_mode), f"{directory.name}: a bundled preset follows the call's key"
         assert (directory / "README.md").is_file() and (directory / "loss.png").is_file()
         in_scale, fewest_notes = answer_in_scale(loaded.weights, loaded.key_mode)
         assert fewest_notes >= MIN_NOTES, f"{directory.name}: a {BARS}-bar answer held {fewest_notes} notes"
@@ -88,6 +88,27 @@ def test_eval_command_runs_on_a_tiny_preset_and_reports_every_metric(tiny_preset
     assert report["systems"]["real"]["density_ratio"] == pytest.approx(1.0)
     assert report["novelty_reference"] == "the held-out piece only"
     assert {check["target"] for check in report["targets"]} and report["loss"]["model"] > 0
+
+
+def test_presets_command_lists_a_users_folder_with_its_evaluation(tiny_preset, calls_folder, tmp_path):
+    from livegen.cli import cli
+
+    runner = CliRunner()
+    evaluated = runner.invoke(eval_command, ["--preset", str(tiny_preset), "--calls", str(calls_folder),
+                                             "--json", str(tiny_preset / "eval.json"), "--keys", "1",
+                                             "--seeds", "1"])
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads((tiny_preset / "eval.json").read_text())
+    listed = runner.invoke(cli, ["presets", str(tiny_preset.parent)])
+    assert listed.exit_code == 0, listed.output
+    line = next(line for line in listed.output.splitlines() if line.startswith(str(tiny_preset)))
+    met = sum(target["met"] for target in report["targets"])
+    assert "random weights" in line and f"targets met {met}/{len(report['targets'])}" in line
+    assert f"key correlation {report['systems']['model']['key_correlation']:.2f}" in line
+    bundled = [line.split()[0] for line in listed.output.splitlines()[:len(preset.list_presets())]]
+    assert bundled == [directory.name for directory in preset.list_presets()]  # first, by name
+    missing = runner.invoke(cli, ["presets", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
 
 
 def test_eval_command_without_calls_names_the_option(tiny_preset):

@@ -55,6 +55,7 @@ def complete_card(style, folder: Path, out: Path, config, log) -> Path:
     training_pieces, validation_pieces = split_by_file(report.pieces, config.val_split, config.seed)
     _ship_calls(validation_pieces, training_pieces, out / CALLS_FOLDER)
     storage = compact_weights(out, [piece for _, piece in validation_pieces[:3]], log)
+    _describe(out, style)
     loaded = preset.load(str(out))
     log(f"evaluating {out.name} on held-out calls in many keys")
     result = evaluate(loaded, read_calls(out / CALLS_FOLDER), EvalConfig(),
@@ -70,6 +71,16 @@ def complete_card(style, folder: Path, out: Path, config, log) -> Path:
     log(format_table(result))
     log(f"model card written to {out / 'README.md'}")
     return out
+
+
+def _describe(out: Path, style) -> None:
+    """The preset's one-line description (``livegen presets``) names its music, not its folder."""
+    config = preset.read_config(out)
+    model = config["model"]
+    config["description"] = f"{style.description}; {model['layers']}-layer {model['hidden']}-unit LSTM"
+    temporary = out / f".{preset.CONFIG_NAME}.tmp"
+    temporary.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(out / preset.CONFIG_NAME)
 
 
 def compact_weights(out: Path, pieces, log) -> dict:

@@ -40,6 +40,9 @@ def cli() -> None:
                    "time; as-is: keys stay as written.")
 @click.option("--augment", type=click.IntRange(0, 6), default=0, show_default=True,
               help="Also train on transpositions up to this many semitones each way.")
+@click.option("--minor-repeat", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Train each minor piece this many times an epoch: in a mostly-major folder, "
+                   "answers to minor calls then stay in minor.")
 @click.option("--patience", type=click.IntRange(1, 1000), default=4, show_default=True,
               help="Stop after this many epochs without a better validation loss.")
 @click.option("--learning-rate", type=click.FloatRange(1e-6, 1.0), default=2e-3, show_default=True)
@@ -49,7 +52,7 @@ def cli() -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted training of the same --out.")
 @reports_errors
 def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, key_mode,
-          augment, patience, learning_rate, seed, strategy, resume):
+          augment, minor_repeat, patience, learning_rate, seed, strategy, resume):
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files."""
     try:
         from training.trainer import TrainConfig, train as run_training
@@ -60,7 +63,7 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
         ) from error
     config = TrainConfig(
         epochs=epochs, embedding=embedding, hidden=hidden, layers=layers, seq_len=seq_len,
-        batch=batch, val_split=val_split, key_mode=key_mode, augment=augment,
+        batch=batch, val_split=val_split, key_mode=key_mode, augment=augment, minor_repeat=minor_repeat,
         patience=patience, learning_rate=learning_rate, seed=seed, strategy=strategy,
     )
     try:

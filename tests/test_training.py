@@ -202,6 +202,15 @@ def test_a_file_whose_transpositions_fail_is_held_out_but_not_trained_on():
     assert list(streams) == [0, 3] and skipped == [(Path("c.mid"), "it holds no notes")]
 
 
+def test_minor_pieces_are_repeated_in_training_only_and_the_store_knows_their_mode(tmp_path):
+    pieces = [("major.mid", piece(tune(7, bars=8))), ("minor.mid", piece(tune(4, bars=8, mode="minor")))]
+    store = write_token_store(pieces, tmp_path / "tokens.bin", key_mode="canonical", augment=1)
+    assert [stored.minor for stored in store.files] == [False, True]
+    streams, _ = select_streams(store.files, augmented=True, minor_repeat=3)
+    assert list(streams) == [0, 1, 2] + [3, 4, 5] * 3
+    assert list(select_streams(store.files, augmented=False)[0]) == [0, 3]  # as validation takes them
+
+
 def test_markov_distribution_is_proper_and_loss_matches_it():
     streams = [codec.encode(tune(tonic, seed=tonic)) for tonic in (0, 2, 4)]
     model = MarkovModel().fit(streams)

@@ -188,13 +188,17 @@ def file_logger(path: Path) -> Callable[[str], None]:
 
 
 def build(name: str, resume: bool = False, limit: int | None = None, out: Path | None = None,
-          epochs: int | None = None, card_only: bool = False, max_minutes: float | None = None) -> Path:
-    """Export, train and describe one bundled preset; returns its directory."""
+          epochs: int | None = None, card_only: bool = False, max_minutes: float | None = None,
+          **changes) -> Path:
+    """Export, train and describe one bundled preset; returns its directory.
+
+    ``changes``: TrainConfig fields to try other than the style's (the card records them).
+    """
     style = STYLES[name]
     out = Path(out) if out is not None else PRESETS / name
     folder = cache_root() / (name if limit is None else f"{name}-first{limit}")
     log = file_logger(out.parent / f"{out.name}.log")
-    config = style.config
+    config = replace(style.config, **{field: value for field, value in changes.items() if value is not None})
     if epochs is not None:
         config = replace(config, epochs=epochs)
     if max_minutes is not None:
@@ -221,9 +225,14 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
 @click.option("--max-minutes", type=click.FloatRange(0, 100_000),
               help="Override the fitting-time cap (a resumed fit may change it; 0: none).")
 @click.option("--card-only", is_flag=True, help="Only (re)write the model card of a trained preset.")
-def main(name, resume, limit, out, epochs, max_minutes, card_only) -> None:
+@click.option("--key-mode", type=click.Choice(["canonical", "tonic-c", "as-is"]),
+              help="Try another key mode than the style's (experiments: write to --out).")
+@click.option("--minor-repeat", type=click.IntRange(1, 8),
+              help="Try another minor-piece repeat than the style's (experiments: write to --out).")
+def main(name, resume, limit, out, epochs, max_minutes, card_only, key_mode, minor_repeat) -> None:
     """Train the bundled preset NAME from music21's corpus, reproducibly."""
-    build(name, resume, limit, out, epochs, card_only, max_minutes)
+    build(name, resume, limit, out, epochs, card_only, max_minutes, key_mode=key_mode,
+          minor_repeat=minor_repeat)
 
 
 if __name__ == "__main__":

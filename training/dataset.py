@@ -48,6 +48,7 @@ class StoredFile:
     path: Path
     streams: range
     reason: str = ""
+    minor: bool = False  # the piece's estimated key is minor
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,16 @@ def write_token_store(pieces, path, key_mode: str = "canonical", augment: int = 
             for stream in streams:
                 handle.write(np.asarray(stream, dtype=TOKEN_DTYPE).tobytes())
                 offsets.append(offsets[-1] + len(stream))
-            files.append(StoredFile(Path(source), range(first, first + len(streams)), reason))
+            minor = bool(piece.notes) and estimate_key(piece.notes).mode == "minor"
+            files.append(StoredFile(Path(source), range(first, first + len(streams)), reason, minor))
     return TokenStore(path, tuple(files), np.asarray(offsets, dtype=np.int64))
 
 
-def select_streams(files, augmented: bool) -> tuple[np.ndarray, list[tuple[Path, str]]]:
+def select_streams(files, augmented: bool, minor_repeat: int = 1) -> tuple[np.ndarray, list[tuple[Path, str]]]:
     """Stream indices of ``files`` (every transposition, or the piece as trained only) and skipped files.
 
-    A skipped file comes with its reason.
+    A skipped file comes with its reason. A minor piece's streams come ``minor_repeat`` times: a
+    collection that is mostly major would otherwise teach a prior that pulls minor answers to major.
     """
     indices: list[int] = []
     skipped: list[tuple[Path, str]] = []
@@ -130,7 +133,8 @@ def select_streams(files, augmented: bool) -> tuple[np.ndarray, list[tuple[Path,
         if not stored.streams or (augmented and stored.reason):
             skipped.append((stored.path, stored.reason))
         else:
-            indices.extend(stored.streams if augmented else stored.streams[:1])
+            chosen = stored.streams if augmented else stored.streams[:1]
+            indices.extend(list(chosen) * (minor_repeat if stored.minor else 1))
     return np.asarray(indices, dtype=np.int64), skipped
 
 

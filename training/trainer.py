@@ -68,6 +68,7 @@ _INTEGER_RANGES = {
     "seq_len": (8, 100_000, " tokens"),
     "batch": (1, 100_000, " windows"),
     "augment": (0, 6, " semitones"),
+    "minor_repeat": (1, 8, " times"),
     "patience": (0, 10_000, " epochs"),
     "seed": (0, 2**32 - 1, ""),
 }
@@ -99,6 +100,7 @@ class TrainConfig:
     val_split: float = 0.1
     key_mode: str = "canonical"
     augment: int = 0
+    minor_repeat: int = 1
     patience: int = 4
     learning_rate: float = 2e-3
     seed: int = 0
@@ -214,7 +216,12 @@ def prepare_data(folder: Path, config: TrainConfig, tokens_path: Path, log) -> T
     train_files, val_files = split_by_file(
         [(stored.path, stored) for stored in store.files], config.val_split, config.seed
     )
-    train_streams, train_failed = select_streams([stored for _, stored in train_files], augmented=True)
+    train_streams, train_failed = select_streams([stored for _, stored in train_files], augmented=True,
+                                                 minor_repeat=config.minor_repeat)
+    if config.minor_repeat > 1:
+        minor = sum(stored.minor for _, stored in train_files)
+        log(f"{minor} of {len(train_files)} training files are in minor: each is trained "
+            f"{config.minor_repeat} times an epoch")
     # Validation is not augmented: its loss measures the music in the key the model will meet.
     val_streams, val_failed = select_streams([stored for _, stored in val_files], augmented=False)
     skipped += train_failed + val_failed

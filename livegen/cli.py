@@ -33,11 +33,8 @@ def cli() -> None:
 @click.option("--batch", type=click.IntRange(1, 4096), default=32, show_default=True)
 @click.option("--val-split", type=click.FloatRange(0.0, 0.5), default=0.1, show_default=True,
               help="Share of files held out for validation.")
-@click.option("--key-mode", type=click.Choice(["canonical", "tonic-c", "as-is"]), default="canonical",
-              show_default=True,
-              help="Move every piece to C major / A minor (canonical) or to C major / C minor "
-                   "(tonic-c: minor tunes keep their tonic), and each call to the same key at play "
-                   "time; as-is: keys stay as written.")
+@click.option("--transpose/--no-transpose", default=True, show_default=True,
+              help="Move every piece to C major / A minor (the answer follows the call's key).")
 @click.option("--augment", type=click.IntRange(0, 6), default=0, show_default=True,
               help="Also train on transpositions up to this many semitones each way.")
 @click.option("--minor-repeat", type=click.IntRange(1, 8), default=1, show_default=True,
@@ -51,7 +48,7 @@ def cli() -> None:
               show_default=True, help="tf.distribute strategy for machines with several GPUs or workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted training of the same --out.")
 @reports_errors
-def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, key_mode,
+def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, transpose,
           augment, minor_repeat, patience, learning_rate, seed, strategy, resume):
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files."""
     try:
@@ -63,7 +60,7 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
         ) from error
     config = TrainConfig(
         epochs=epochs, embedding=embedding, hidden=hidden, layers=layers, seq_len=seq_len,
-        batch=batch, val_split=val_split, key_mode=key_mode, augment=augment, minor_repeat=minor_repeat,
+        batch=batch, val_split=val_split, key_mode="canonical" if transpose else "as-is", augment=augment, minor_repeat=minor_repeat,
         patience=patience, learning_rate=learning_rate, seed=seed, strategy=strategy,
     )
     try:
@@ -107,7 +104,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     key = estimate_key(piece.notes)
     scale = key.scale() if key_lock else None
     if scale is not None and transposes(loaded.key_mode):
-        scale = frozenset((pc + key.to_canonical(loaded.key_mode)) % 12 for pc in scale)
+        scale = frozenset((pc + key.to_canonical()) % 12 for pc in scale)
     config = SamplingConfig(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p,
                             max_polyphony=polyphony, scale=scale)
     result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,

@@ -228,7 +228,7 @@ class Companion(AccompanyMixin):
         return self.clock.beats_at(time_s) * codec.TICKS_PER_BEAT
 
     def _shift(self) -> int:
-        return self.key.to_canonical(self.config.key_mode) if self.key is not None else 0
+        return self.key.to_canonical() if self.key is not None else 0
 
     # -- input ---------------------------------------------------------------------------------
     def hear(self, message, at: float) -> None:

@@ -144,7 +144,7 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
     Returns the answer's notes and its last bar, as :func:`continue_notes` does.
     """
     key = estimate_key(prime) if transposes(key_mode) else None
-    shift = key.to_canonical(key_mode) if key is not None else 0
+    shift = key.to_canonical() if key is not None else 0
     history = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter)
     cursor = codec.Cursor(meter)
     for token in history:
@@ -273,10 +273,10 @@ def _longest_copied_bars(signatures, index: dict) -> int:
 
 def canonical(notes, key_mode: str) -> list[codec.Note]:
     """Notes as a preset of this key mode learns them: moved by their estimated key to C major /
-    A minor (``canonical``) or C major / C minor (``tonic-c``), or as they are (``as-is``)."""
+    A minor (``canonical``), or as they are (``as-is``)."""
     if not transposes(key_mode):
         return list(notes)
-    return codec.merge_unisons(codec.transpose(notes, estimate_key(notes).to_canonical(key_mode)))
+    return codec.merge_unisons(codec.transpose(notes, estimate_key(notes).to_canonical()))
 
 
 def model_loss_per_token(model: StepModel, streams) -> float:
@@ -352,7 +352,7 @@ def _answer_in_key(model: StepModel, key_mode: str, call: Call, with_baseline: b
     """Answers to one call in one key (every seed, and the greedy baseline), measured."""
     key = estimate_key(call.notes)
     if novelty_index is not None:
-        reference, frame_shift = novelty_index, key.to_canonical(key_mode) if transposes(key_mode) else 0
+        reference, frame_shift = novelty_index, key.to_canonical() if transposes(key_mode) else 0
     else:
         reference, frame_shift = reference_index([(call.piece_notes, call.meter)]), 0
 

@@ -24,14 +24,13 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
                    sampler: Sampler) -> Continuation:
     """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
 
-    A preset that transposes (key mode ``canonical`` or ``tonic-c``) hears the prime moved to its
-    own key and answers there; the
+    A canonical-key preset hears the prime moved to C major / A minor and answers there; the
     answer is moved back to the prime's own key.
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
     key = estimate_key(prime) if transposes(key_mode) else None
-    shift = key.to_canonical(key_mode) if key is not None else 0
+    shift = key.to_canonical() if key is not None else 0
     heard = codec.merge_unisons(codec.transpose(prime, shift))
     prime_tokens = codec.encode(heard, meter)
     cursor = codec.Cursor(meter)

@@ -13,13 +13,10 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MODES = ("major", "minor")
-# The keys a preset's model plays in, by its key mode: every training piece is moved there, and
-# so is every call at play time (the answer is moved back). "as-is" moves nothing.
-CANONICAL_TONICS = {
-    "canonical": {"major": 0, "minor": 9},  # C major / A minor: one key signature
-    "tonic-c": {"major": 0, "minor": 0},  # C major / C minor: one tonic
-}
-KEY_MODES = (*CANONICAL_TONICS, "as-is")
+CANONICAL_TONIC = {"major": 0, "minor": 9}
+# How a preset meets keys: "canonical" moves every training piece, and every call at play time,
+# to C major / A minor (the answer is moved back); "as-is" moves nothing.
+KEY_MODES = ("canonical", "as-is")
 
 
 def _profiles() -> np.ndarray:
@@ -57,15 +54,14 @@ class Key:
         """The Krumhansl–Kessler profile of this key, indexed by pitch class."""
         return _PROFILES[self.tonic + (0 if self.mode == "major" else 12)]
 
-    def to_canonical(self, key_mode: str = "canonical") -> int:
-        """Semitones (-5..+6, the smaller move) that take this key to the key mode's key:
-        C major or A minor (``canonical``), C major or C minor (``tonic-c``)."""
-        return (CANONICAL_TONICS[key_mode][self.mode] - self.tonic + 5) % 12 - 5
+    def to_canonical(self) -> int:
+        """Semitones (-5..+6, the smaller move) that take this key to C major or A minor."""
+        return (CANONICAL_TONIC[self.mode] - self.tonic + 5) % 12 - 5
 
 
 def transposes(key_mode: str) -> bool:
     """Whether a preset of this key mode hears every call moved to its own key."""
-    return key_mode in CANONICAL_TONICS
+    return key_mode == "canonical"
 
 
 def pitch_class_histogram(notes) -> np.ndarray:

@@ -32,15 +32,6 @@ def test_canonical_shift_is_the_smaller_move_to_c_major_or_a_minor(key, shift):
     assert (key.tonic + shift) % 12 == (0 if key.mode == "major" else 9)
 
 
-@pytest.mark.parametrize("key, shift", [
-    (Key(0, "major"), 0), (Key(7, "major"), 5), (Key(0, "minor"), 0), (Key(9, "minor"), 3),
-    (Key(4, "minor"), -4), (Key(6, "minor"), 6), (Key(7, "minor"), 5),
-])
-def test_tonic_c_shift_is_the_smaller_move_to_c_major_or_c_minor(key, shift):
-    assert key.to_canonical("tonic-c") == shift
-    assert (key.tonic + shift) % 12 == 0
-
-
 def test_fit_measures():
     g_major = scale_run(55, MAJOR_STEPS)
     assert key_correlation(Key(7, "major"), g_major) > 0.7

@@ -86,7 +86,7 @@ def piece_transpositions(notes, key_mode: str, augment: int):
     """
     base = list(notes)
     if transposes(key_mode):
-        base = codec.transpose(base, estimate_key(base).to_canonical(key_mode))
+        base = codec.transpose(base, estimate_key(base).to_canonical())
     for shift in [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]:
         yield codec.merge_unisons(codec.transpose(base, shift))
 

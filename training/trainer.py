@@ -50,7 +50,6 @@ TOKENS_FILE = "tokens.bin"
 MAX_LISTED_REASONS = 20
 KEY_MODE_WORDS = {
     "canonical": "each piece transposed to C major / A minor by its estimated key",
-    "tonic-c": "each piece transposed to C major / C minor by its estimated key",
     "as-is": "as written",
 }
 

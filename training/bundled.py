@@ -179,8 +179,10 @@ def file_logger(path: Path) -> Callable[[str], None]:
 
     def log(message: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        # The log is committed beside the preset: no paths of the machine that trained it.
+        text = str(message).replace(str(REPOSITORY), ".").replace(str(Path.home()), "~")
         with open(path, "a", encoding="utf-8") as handle:
-            for line in str(message).splitlines() or [""]:
+            for line in text.splitlines() or [""]:
                 handle.write(f"{stamp} {line}\n")
         print(message, flush=True)
 

@@ -7,10 +7,11 @@ interval, and JACK dropped the periods it missed: 3.6-5.5 % of a flood, TESTING.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import mido
+
+from livegen.worker import Worker
 
 POLL_SECONDS = 0.001
 
@@ -41,7 +42,7 @@ class ArrivalStamps:
         return self.previous
 
 
-class Listener:
+class Listener(Worker):
     """One thread per input port: polls rtmidi's queue and delivers ``(time, message)``."""
 
     def __init__(self, port, deliver, now=time.perf_counter, poll_seconds: float = POLL_SECONDS) -> None:
@@ -50,19 +51,10 @@ class Listener:
         self.now = now
         self.poll_seconds = poll_seconds
         self.stamps = ArrivalStamps()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self.run, name=f"livegen-listener {port.name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling after taking what is already queued, and wait for the thread."""
-        self._stopping.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
+        super().__init__(f"livegen-listener {port.name}")
 
     def run(self) -> None:
+        """Poll until stopped, then take what is already queued."""
         while not self._stopping.is_set():
             self.take_waiting()
             self._stopping.wait(self.poll_seconds)

@@ -21,6 +21,7 @@ import mido
 
 from livegen.ports import panic_messages
 from livegen.recorder import MODEL
+from livegen.worker import Worker
 
 NOTE_OFF_FIRST = 0  # at one deadline, releases go before new notes so a repeated pitch restarts
 OTHER = 1
@@ -62,7 +63,7 @@ def _ask_for_realtime_priority() -> None:
         pass
 
 
-class Scheduler:
+class Scheduler(Worker):
     """A heap of ``(deadline, message)``; ``pop_due`` is the pure part, ``run`` the thread."""
 
     def __init__(self, port, now=time.perf_counter, spin_seconds: float = 0.001,
@@ -83,10 +84,9 @@ class Scheduler:
         self._send_lock = threading.Lock()
         self._closed = False
         self._wake = threading.Event()
-        self._stopping = threading.Event()
         self._sequence = itertools.count()
         self._sounding: dict[tuple[int, int], int] = {}  # (channel, pitch) -> tag of the note
-        self._thread: threading.Thread | None = None
+        super().__init__("livegen-scheduler")
 
     # -- called from other threads -------------------------------------------------------
     def play(self, notes, tag: int = 0) -> None:
@@ -195,8 +195,7 @@ class Scheduler:
         # Pure-Python work on other threads (the engine) holds the GIL for up to the switch
         # interval (5 ms by default): shorten it so a due send waits at most ~0.5 ms for it.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self._thread = threading.Thread(target=self.run, name="livegen-scheduler", daemon=True)
-        self._thread.start()
+        super().start()
 
     def run(self) -> None:
         """Sleep until just before the next deadline, spin to it, send; until stopped."""
@@ -225,8 +224,7 @@ class Scheduler:
         """Stop the thread, drop what is pending, and release what sounds; returns what was released."""
         self._stopping.set()
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
+        self._join()
         with self._send_lock:
             self._closed = True
             with self._lock:

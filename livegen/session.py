@@ -27,6 +27,7 @@ from livegen.recorder import PLAYER, Recorder
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
 from livegen.scheduler import THRU, Scheduler
+from livegen.worker import Worker
 
 CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
                               "aftertouch", "polytouch", "program_change"})
@@ -51,7 +52,7 @@ class PortsConfig:
     thru_to: str | None = None  # the player's notes go to this port (rather than with the answer)
 
 
-class EngineThread:
+class EngineThread(Worker):
     """Feeds queued player messages to the companion and ticks it every couple of milliseconds."""
 
     def __init__(self, companion: Companion, inbox: queue.SimpleQueue, recorder: Recorder, on_error,
@@ -62,16 +63,7 @@ class EngineThread:
         self.on_error = on_error
         self.now = now
         self.poll_seconds = poll_seconds
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="livegen-engine", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
+        super().__init__("livegen-engine")
 
     def run(self) -> None:
         try:

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from livegen import codec
-from livegen.key import estimate_key, transposes
+from livegen.key import Key, estimate_key, transposes
 
 TOKEN_DTYPE = np.min_scalar_type(codec.VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
@@ -79,25 +79,30 @@ class TokenStore:
         return self.tokens(indices) - len(indices)
 
 
-def piece_transpositions(notes, key_mode: str, augment: int):
-    """The piece moved to the key mode's key (or left as is), then by +1, -1, ... ±augment semitones.
+def piece_transpositions(notes, key_mode: str, augment: int, key: Key):
+    """The piece (in ``key``) moved to the key mode's key (or left as is), then by +1, -1, ...
+    ±augment semitones.
 
     A generator: a transposition that fails raises when it is reached, after the ones before it.
     """
     base = list(notes)
     if transposes(key_mode):
-        base = codec.transpose(base, estimate_key(base).to_canonical())
+        base = codec.transpose(base, key.to_canonical())
     for shift in [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]:
         yield codec.merge_unisons(codec.transpose(base, shift))
 
 
-def piece_streams(piece, key_mode: str, augment: int) -> tuple[list[list[int]], str]:
-    """Token streams of a piece's transpositions (as trained first), and why the rest could not be made."""
+def piece_streams(piece, key_mode: str, augment: int, key: Key | None = None) -> tuple[list[list[int]], str]:
+    """Token streams of a piece's transpositions (as trained first), and why the rest could not be made.
+
+    ``key``: the piece's estimated key, when the caller has it already.
+    """
     if not piece.notes:
         return [], "it holds no notes"
+    key = key or estimate_key(piece.notes)
     streams: list[list[int]] = []
     try:
-        for notes in piece_transpositions(piece.notes, key_mode, augment):
+        for notes in piece_transpositions(piece.notes, key_mode, augment, key):
             streams.append(codec.encode(notes, piece.meter))
     except ValueError as error:
         return streams[:1], f"cannot be encoded: {error}"
@@ -111,12 +116,13 @@ def write_token_store(pieces, path, key_mode: str = "canonical", augment: int = 
     offsets = [0]
     with open(path, "wb") as handle:
         for source, piece in pieces:
-            streams, reason = piece_streams(piece, key_mode, augment)
+            key = estimate_key(piece.notes) if piece.notes else None
+            streams, reason = piece_streams(piece, key_mode, augment, key)
             first = len(offsets) - 1
             for stream in streams:
                 handle.write(np.asarray(stream, dtype=TOKEN_DTYPE).tobytes())
                 offsets.append(offsets[-1] + len(stream))
-            minor = bool(piece.notes) and estimate_key(piece.notes).mode == "minor"
+            minor = key is not None and key.mode == "minor"
             files.append(StoredFile(Path(source), range(first, first + len(streams)), reason, minor))
     return TokenStore(path, tuple(files), np.asarray(offsets, dtype=np.int64))
 

@@ -113,6 +113,20 @@ class Scheduler(Worker):
             self._push(self.now(), OTHER, message, tag)
         self._wake.set()
 
+    def connect_first(self, connect, messages) -> bool:
+        """Run ``connect`` (a port coming back) and, if it worked, send ``messages`` before any
+        other message can go out; returns whether it connected."""
+        with self._send_lock:
+            if self._closed or not connect():
+                return False
+            for message in messages:
+                self.port.send(message)
+                sent_at = self.now()
+                self.sent.append((sent_at, message))
+                if self.recorder is not None:
+                    self.recorder.record(MODEL, sent_at, message)
+        return True
+
     def cancel(self, tag: int) -> None:
         """Drop every pending message of ``tag`` and release its notes that are sounding now."""
         with self._lock:

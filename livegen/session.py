@@ -137,10 +137,15 @@ class Session:
             self.failed = failed
         self._stop.set()
 
+    def _program_messages(self) -> list[mido.Message]:
+        if self.ports_config.program is None:
+            return []
+        return [mido.Message("program_change", channel=self.companion_config.out_channel,
+                             program=self.ports_config.program)]
+
     def _send_program(self) -> None:
-        if self.ports_config.program is not None:
-            self.scheduler.send_soon(mido.Message("program_change", channel=self.companion_config.out_channel,
-                                                  program=self.ports_config.program), tag=0)
+        for message in self._program_messages():
+            self.scheduler.send_soon(message, tag=0)
 
     def _enqueue(self, at: float, message) -> None:
         """What a listener heard: queued for the engine, and the player's notes passed on at once
@@ -263,11 +268,15 @@ class Session:
         self.log(f"the MIDI {kind} {port.name!r} disappeared; waiting for it to come back (Ctrl-C to stop)")
 
     def _try_reconnect(self, kind: str, port) -> None:
-        if ports.reconnect(port):
+        if port in self.output_ports:
+            # A synth that restarted has forgotten its program: it goes first, before any note
+            # of the answer under way can reach it.
+            back = self.scheduler.connect_first(lambda: ports.reconnect(port), self._program_messages())
+        else:
+            back = ports.reconnect(port)
+        if back:
             self.waiting_for.remove((kind, port))
             self.log(f"the MIDI {kind} {port.name!r} is back: carrying on")
-            if port in self.output_ports:
-                self._send_program()  # a synth that restarted has forgotten it
 
     def close(self) -> list[str]:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""

@@ -97,3 +97,16 @@ def test_nothing_goes_out_after_the_stop_even_from_a_late_send():
     scheduler.play([TimedNote(100.0, 101.0, 62, 90)])  # an engine thread that outlived its join
     assert scheduler.send_due(102.0) == 0
     assert len(port.messages) == sent
+
+
+def test_a_port_that_comes_back_hears_the_first_messages_before_any_due_note():
+    scheduler, clock, port = make()
+    scheduler.play([TimedNote(100.0, 100.5, 60, 90)], tag=1)
+    program = mido.Message("program_change", program=4)
+    assert not scheduler.connect_first(lambda: False, [program])  # not back yet: nothing sent
+    assert port.messages == []
+    assert scheduler.connect_first(lambda: True, [program])
+    clock.now = 100.1
+    scheduler.send_due(clock.now)
+    assert [m.type for m in port.messages] == ["program_change", "note_on"]
+    assert [m.type for _, m in scheduler.sent] == ["program_change", "note_on"]

@@ -35,6 +35,10 @@ def cli() -> None:
               help="Share of files held out for validation.")
 @click.option("--transpose/--no-transpose", default=True, show_default=True,
               help="Move every piece to C major / A minor (the answer follows the call's key).")
+@click.option("--mode-bars/--no-mode-bars", default=False, show_default=True,
+              help="Also tell the model each piece's mode: a minor piece's bars open with a minor "
+                   "bar token, and at play time the call's mode opens the answer's bars "
+                   "(needs --transpose).")
 @click.option("--augment", type=click.IntRange(0, 6), default=0, show_default=True,
               help="Also train on transpositions up to this many semitones each way.")
 @click.option("--minor-repeat", type=click.IntRange(1, 8), default=1, show_default=True,
@@ -49,8 +53,12 @@ def cli() -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted training of the same --out.")
 @reports_errors
 def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, transpose,
-          augment, minor_repeat, patience, learning_rate, seed, strategy, resume):
+          mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, resume):
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files."""
+    if mode_bars and not transpose:
+        raise click.BadParameter("the mode is told only to a model that learns in C major / A minor: "
+                                 "drop --no-transpose or --mode-bars", param_hint="--mode-bars")
+    key_mode = ("canonical+mode" if mode_bars else "canonical") if transpose else "as-is"
     try:
         from training.trainer import TrainConfig, train as run_training
     except ImportError as error:
@@ -60,7 +68,7 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
         ) from error
     config = TrainConfig(
         epochs=epochs, embedding=embedding, hidden=hidden, layers=layers, seq_len=seq_len,
-        batch=batch, val_split=val_split, key_mode="canonical" if transpose else "as-is", augment=augment, minor_repeat=minor_repeat,
+        batch=batch, val_split=val_split, key_mode=key_mode, augment=augment, minor_repeat=minor_repeat,
         patience=patience, learning_rate=learning_rate, seed=seed, strategy=strategy,
     )
     try:

@@ -1,6 +1,7 @@
 """Bar-relative event vocabulary: notes to tokens and back. Pure: no I/O, no mutable globals.
 
-A piece is a sequence of tokens in time order. ``BAR`` opens every bar (empty ones too),
+A piece is a sequence of tokens in time order. ``BAR`` opens every bar (empty ones too; in the
+modal vocabulary ``BAR_MINOR`` opens the bars of a minor piece instead),
 ``POSITION(k)`` gives the onset tick inside the bar (ticks of 1/12 beat, a beat being a
 quarter note) before the first note of each onset, and a note is ``PITCH, VELOCITY, DURATION``;
 the notes of one onset come in rising pitch. Because a note carries its length, nothing decoded
@@ -29,21 +30,30 @@ PITCH_BASE = POSITION_BASE + MAX_BAR_TICKS
 VELOCITY_BASE = PITCH_BASE + (PITCH_HIGH - PITCH_LOW + 1)
 DURATION_BASE = VELOCITY_BASE + VELOCITY_BINS
 VOCAB_SIZE = DURATION_BASE + len(DURATIONS)
+BAR_MINOR = VOCAB_SIZE  # the modal vocabulary's one extra token
+MODAL_VOCAB_SIZE = VOCAB_SIZE + 1
+BARS = (BAR, BAR_MINOR)
 
 _DURATION_INDEX = {ticks: index for index, ticks in enumerate(DURATIONS)}
 
 
-def vocabulary_spec() -> dict:
-    """The vocabulary as plain data, stored in every preset so a mismatch is caught on load."""
-    return {
-        "name": "bar-position-pitch-velocity-duration",
+def vocabulary_spec(modal: bool = False) -> dict:
+    """The vocabulary as plain data, stored in every preset so a mismatch is caught on load.
+
+    ``modal``: the vocabulary with ``BAR_MINOR``, whose bars say whether the music is minor.
+    """
+    spec = {
+        "name": "modal-bar-position-pitch-velocity-duration" if modal else "bar-position-pitch-velocity-duration",
         "ticks_per_beat": TICKS_PER_BEAT,
         "max_bar_ticks": MAX_BAR_TICKS,
         "pitch_range": [PITCH_LOW, PITCH_HIGH],
         "velocity_bins": VELOCITY_BINS,
         "durations": list(DURATIONS),
-        "size": VOCAB_SIZE,
+        "size": MODAL_VOCAB_SIZE if modal else VOCAB_SIZE,
     }
+    if modal:
+        spec["bar_modes"] = ["major", "minor"]
+    return spec
 
 
 @dataclass(frozen=True, order=True)
@@ -184,6 +194,8 @@ def describe(token: int) -> str:
         return "PAD"
     if token == BAR:
         return "BAR"
+    if token == BAR_MINOR:
+        return "BAR(minor)"
     if POSITION_BASE <= token < PITCH_BASE:
         return f"POSITION({token - POSITION_BASE})"
     if PITCH_BASE <= token < VELOCITY_BASE:
@@ -192,11 +204,11 @@ def describe(token: int) -> str:
         return f"VELOCITY({token - VELOCITY_BASE})"
     if DURATION_BASE <= token < VOCAB_SIZE:
         return f"DURATION({DURATIONS[token - DURATION_BASE]})"
-    raise ValueError(f"token {token} is outside the vocabulary 0..{VOCAB_SIZE - 1}")
+    raise ValueError(f"token {token} is outside the vocabulary 0..{MODAL_VOCAB_SIZE - 1}")
 
 
 # What the cursor expects next.
-START = "start"  # nothing read yet: only BAR
+START = "start"  # nothing read yet: only a bar token
 AFTER_BAR = "after-bar"  # BAR or POSITION
 AFTER_POSITION = "after-position"  # PITCH
 AFTER_PITCH = "after-pitch"  # VELOCITY
@@ -208,11 +220,16 @@ class Cursor:
     """Reads tokens one at a time, checks the grammar, and knows where in the music it stands.
 
     ``advance`` returns the :class:`Note` a ``DURATION`` token completes (else ``None``) and
-    raises ``ValueError`` naming any token that cannot come next.
+    raises ``ValueError`` naming any token that cannot come next. Either bar token opens a bar;
+    ``bar_token`` is the one this stream writes and samples (``BAR_MINOR`` for a minor piece in
+    the modal vocabulary).
     """
 
-    def __init__(self, meter: Meter = Meter()) -> None:
+    def __init__(self, meter: Meter = Meter(), bar_token: int = BAR) -> None:
+        if bar_token not in BARS:
+            raise ValueError(f"a bar opens with BAR or BAR_MINOR, not {describe(bar_token)}")
         self.meter = meter
+        self.bar_token = bar_token
         self.phase = START
         self.bar = -1
         self.bar_start = 0
@@ -241,7 +258,7 @@ class Cursor:
 
     def advance(self, token: int) -> Note | None:
         phase = self.phase
-        if token == BAR:
+        if token == BAR or token == BAR_MINOR:
             if phase not in (START, AFTER_BAR, AFTER_NOTE):
                 raise self._misplaced(token)
             self.bar += 1
@@ -315,18 +332,18 @@ def _note_tokens(note: Note) -> tuple[int, int, int]:
 class Writer:
     """Turns notes into tokens as they arrive, in onset order and rising pitch per onset."""
 
-    def __init__(self, meter: Meter = Meter()) -> None:
-        self.cursor = Cursor(meter)
+    def __init__(self, meter: Meter = Meter(), bar_token: int = BAR) -> None:
+        self.cursor = Cursor(meter, bar_token)
 
     def copy(self) -> Writer:
         """A writer that goes on from here on its own."""
-        twin = Writer(self.cursor.meter)
+        twin = Writer(self.cursor.meter, self.cursor.bar_token)
         twin.cursor = self.cursor.copy()
         return twin
 
     def bars_until(self, bar: int) -> list[int]:
-        """``BAR`` tokens that open every bar up to and including ``bar``."""
-        return [BAR] * max(0, bar - self.cursor.bar)
+        """Bar tokens that open every bar up to and including ``bar``."""
+        return [self.cursor.bar_token] * max(0, bar - self.cursor.bar)
 
     def note(self, note: Note) -> list[int]:
         """Tokens for one note; raises ``ValueError`` if it arrives out of order."""
@@ -349,13 +366,14 @@ class Writer:
         return tokens
 
 
-def encode(notes, meter: Meter = Meter(), bars: int | None = None) -> list[int]:
-    """Tokens for a piece. ``bars`` (at least the bars the notes reach) adds trailing empty bars.
+def encode(notes, meter: Meter = Meter(), bars: int | None = None, bar_token: int = BAR) -> list[int]:
+    """Tokens for a piece. ``bars`` (at least the bars the notes reach) adds trailing empty bars;
+    ``bar_token`` opens each bar.
 
     Notes at the same onset and pitch, pitches off the piano and out-of-range ticks raise
     ``ValueError`` naming them.
     """
-    writer = Writer(meter)
+    writer = Writer(meter, bar_token)
     tokens: list[int] = []
     for note in sorted(notes, key=lambda n: (n.onset, n.pitch)):
         tokens.extend(writer.note(note))
@@ -380,8 +398,8 @@ def decode(tokens, meter: Meter = Meter()) -> list[Note]:
 def tail(tokens: list[int], budget: int) -> list[int]:
     """The end of a token stream, at most ``budget`` tokens long, that reads as a stream itself.
 
-    It starts on a bar line, or on an onset after a ``BAR`` of its own: that bar keeps its
-    positions but loses the notes before the cut. Only when a single onset holds more than
+    It starts on a bar line, or on an onset after a bar token of its own (the stream's own kind,
+    as its first token): that bar keeps its positions but loses the notes before the cut. Only when a single onset holds more than
     ``budget`` tokens of notes does it run over, from that onset on.
     """
     if len(tokens) <= budget:
@@ -389,12 +407,13 @@ def tail(tokens: list[int], budget: int) -> list[int]:
     cut = None
     for index in range(len(tokens) - 1, 0, -1):
         token = tokens[index]
-        if token == BAR or POSITION_BASE <= token < PITCH_BASE:
-            length = len(tokens) - index + (token != BAR)
+        opens_bar = token == BAR or token == BAR_MINOR
+        if opens_bar or POSITION_BASE <= token < PITCH_BASE:
+            length = len(tokens) - index + (not opens_bar)
             if cut is not None and length > budget:
                 break
             cut = index
-    return tokens[cut:] if tokens[cut] == BAR else [BAR] + tokens[cut:]
+    return tokens[cut:] if tokens[cut] in BARS else [tokens[0]] + tokens[cut:]
 
 
 def merge_unisons(notes) -> list[Note]:

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from livegen import codec
 from livegen.accompany import AccompanyMixin, Stream
 from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
-from livegen.key import KEY_MODES, Key, estimate_key, transposes
+from livegen.key import KEY_MODES, Key, bar_token, estimate_key, transposes
 from livegen.knobs import KNOBS
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
@@ -221,7 +221,7 @@ class Companion(AccompanyMixin):
 
     def _reset_model(self, base_bar: int) -> None:
         self.state = self.model.initial_state()
-        self.writer = codec.Writer(self.meter)
+        self.writer = codec.Writer(self.meter, bar_token(self.config.key_mode, self.key))
         self.base_bar = base_bar
 
     def _tick_of(self, time_s: float) -> float:
@@ -614,7 +614,7 @@ class Companion(AccompanyMixin):
         state = self.state.copy()
         cursor = self.writer.cursor.copy()
         model_bar = start_bar - self.base_bar
-        tokens = [codec.BAR] * max(0, model_bar - cursor.bar) + [codec.position_token(start_position)]
+        tokens = [cursor.bar_token] * max(0, model_bar - cursor.bar) + [codec.position_token(start_position)]
         for token in tokens:
             cursor.advance(token)
         self.model.feed(tokens, state)
@@ -665,7 +665,7 @@ class Companion(AccompanyMixin):
     def _beyond_answer(self, token: int, answer: Answer, offset: int) -> bool:
         """Whether a sampled BAR or POSITION would start past the answer's last tick."""
         cursor = answer.cursor
-        if token == codec.BAR:
+        if token == cursor.bar_token:
             return offset + self.meter.bar_start(cursor.bar + 1) >= answer.end_tick
         if codec.POSITION_BASE <= token < codec.PITCH_BASE:
             return offset + cursor.bar_start + token - codec.POSITION_BASE >= answer.end_tick

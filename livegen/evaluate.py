@@ -18,7 +18,7 @@ import numpy as np
 
 from livegen import codec
 from livegen.generate import continue_notes
-from livegen.key import Key, estimate_key, in_scale_ratio, key_correlation, transposes
+from livegen.key import Key, bar_token, estimate_key, in_scale_ratio, key_correlation, transposes
 from livegen.midifile import Piece
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -145,8 +145,9 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
     """
     key = estimate_key(prime) if transposes(key_mode) else None
     shift = key.to_canonical() if key is not None else 0
-    history = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter)
-    cursor = codec.Cursor(meter)
+    opens_bar = bar_token(key_mode, key)
+    history = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter, bar_token=opens_bar)
+    cursor = codec.Cursor(meter, opens_bar)
     for token in history:
         cursor.advance(token)
     greedy = Sampler(SamplingConfig(temperature=0.0))
@@ -155,7 +156,7 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
     while True:
         logits = model.feed(history[-window:], model.initial_state())
         token = greedy.choose(logits, cursor)
-        if token == codec.BAR and cursor.bar + 1 > last_bar:
+        if token == opens_bar and cursor.bar + 1 > last_bar:
             break
         note = cursor.advance(token)
         if note is not None:
@@ -271,12 +272,20 @@ def _longest_copied_bars(signatures, index: dict) -> int:
     return best
 
 
-def canonical(notes, key_mode: str) -> list[codec.Note]:
-    """Notes as a preset of this key mode learns them: moved by their estimated key to C major /
-    A minor (``canonical``), or as they are (``as-is``)."""
+def canonical(notes, key_mode: str, key: Key | None = None) -> list[codec.Note]:
+    """Notes as a preset of this key mode learns them: moved by their key (estimated unless
+    given) to C major / A minor (``canonical``, ``canonical+mode``), or as they are (``as-is``)."""
     if not transposes(key_mode):
         return list(notes)
-    return codec.merge_unisons(codec.transpose(notes, estimate_key(notes).to_canonical()))
+    key = key or estimate_key(notes)
+    return codec.merge_unisons(codec.transpose(notes, key.to_canonical()))
+
+
+def canonical_stream(notes, meter: codec.Meter, key_mode: str) -> list[int]:
+    """A piece's tokens as a preset of this key mode learns them (its bars told its mode where
+    the key mode says so)."""
+    key = estimate_key(notes)
+    return codec.encode(canonical(notes, key_mode, key), meter, bar_token=bar_token(key_mode, key))
 
 
 def model_loss_per_token(model: StepModel, streams) -> float:
@@ -399,8 +408,7 @@ def _losses(model, preset, cut, calls, training_pieces) -> dict:
     """Held-out loss of the model and an order-3 Markov model, in nats per token."""
     used = {call.name for call in cut}
     pieces = [piece for name, piece in calls if name in used]
-    streams = [codec.encode(canonical(piece.notes, preset.key_mode),
-                            piece.meter) for piece in pieces]
+    streams = [canonical_stream(piece.notes, piece.meter, preset.key_mode) for piece in pieces]
     losses = {"model": model_loss_per_token(model, streams), "pieces": len(streams)}
     metrics = preset.config.get("metrics", {})
     losses["card_model_val"] = metrics.get("val_loss_per_token")
@@ -415,9 +423,10 @@ def _losses(model, preset, cut, calls, training_pieces) -> dict:
         losses["markov3"] = None
         losses["markov3_note"] = f"training.baseline is not installed ({error})"
         return losses
-    training_streams = [codec.encode(canonical(piece.notes, preset.key_mode),
-                                     piece.meter) for _, piece in training_pieces]
-    losses["markov3"] = MarkovModel().fit(training_streams).loss_per_token(streams)
+    training_streams = [canonical_stream(piece.notes, piece.meter, preset.key_mode)
+                        for _, piece in training_pieces]
+    markov = MarkovModel(model.vocab_size)
+    losses["markov3"] = markov.fit(training_streams).loss_per_token(streams)
     losses["markov3_note"] = "fitted on the training pieces, measured on the evaluation's pieces"
     return losses
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livegen import codec
-from livegen.key import Key, estimate_key, transposes
+from livegen.key import Key, bar_token, estimate_key, transposes
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
 
@@ -24,16 +24,17 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
                    sampler: Sampler) -> Continuation:
     """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
 
-    A canonical-key preset hears the prime moved to C major / A minor and answers there; the
-    answer is moved back to the prime's own key.
+    A canonical-key preset hears the prime moved to C major / A minor and answers there (told
+    the prime's mode, where its key mode says so); the answer is moved back to the prime's own key.
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
     key = estimate_key(prime) if transposes(key_mode) else None
     shift = key.to_canonical() if key is not None else 0
     heard = codec.merge_unisons(codec.transpose(prime, shift))
-    prime_tokens = codec.encode(heard, meter)
-    cursor = codec.Cursor(meter)
+    opens_bar = bar_token(key_mode, key)
+    prime_tokens = codec.encode(heard, meter, bar_token=opens_bar)
+    cursor = codec.Cursor(meter, opens_bar)
     state = model.initial_state()
     for token in prime_tokens:
         cursor.advance(token)
@@ -43,7 +44,7 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     sampled = 0
     while True:
         token = sampler.choose(logits, cursor)
-        if token == codec.BAR and cursor.bar + 1 > last_bar:
+        if token == opens_bar and cursor.bar + 1 > last_bar:
             break
         sampled += 1
         note = cursor.advance(token)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livegen import codec
+
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -15,8 +17,10 @@ PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MODES = ("major", "minor")
 CANONICAL_TONIC = {"major": 0, "minor": 9}
 # How a preset meets keys: "canonical" moves every training piece, and every call at play time,
-# to C major / A minor (the answer is moved back); "as-is" moves nothing.
-KEY_MODES = ("canonical", "as-is")
+# to C major / A minor (the answer is moved back); "canonical+mode" does the same and also tells
+# the model the mode: each bar opens with a minor BAR in a minor piece or call, so C major and
+# A minor, which share their notes once moved, stay apart; "as-is" moves nothing.
+KEY_MODES = ("canonical", "canonical+mode", "as-is")
 
 
 def _profiles() -> np.ndarray:
@@ -61,7 +65,18 @@ class Key:
 
 def transposes(key_mode: str) -> bool:
     """Whether a preset of this key mode hears every call moved to its own key."""
-    return key_mode == "canonical"
+    return key_mode != "as-is"
+
+
+def tells_mode(key_mode: str) -> bool:
+    """Whether a preset of this key mode opens its bars with the mode's own ``BAR`` token."""
+    return key_mode == "canonical+mode"
+
+
+def bar_token(key_mode: str, key: Key | None) -> int:
+    """The token that opens each bar for a preset of this key mode in ``key`` (None: not known yet)."""
+    minor = tells_mode(key_mode) and key is not None and key.mode == "minor"
+    return codec.BAR_MINOR if minor else codec.BAR
 
 
 def pitch_class_histogram(notes) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from livegen import codec
-from livegen.key import KEY_MODES
+from livegen.key import KEY_MODES, tells_mode
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "preset.json"
@@ -130,14 +130,14 @@ def read_config(directory: Path) -> dict:
             f"{path} has preset format {version}, newer than this livegen reads "
             f"({FORMAT_VERSION}); upgrade livegen"
         )
-    if config["vocabulary"] != codec.vocabulary_spec():
+    if config["key_mode"] not in KEY_MODES:
+        raise PresetError(f"{path}: key_mode must be one of {', '.join(KEY_MODES)}, got {config['key_mode']!r}")
+    if config["vocabulary"] != codec.vocabulary_spec(tells_mode(config["key_mode"])):
         raise PresetError(
             f"{path}: its vocabulary differs from this livegen's codec "
             f"({config['vocabulary'].get('name') if isinstance(config['vocabulary'], dict) else config['vocabulary']!r}); "
             "retrain the preset with this version"
         )
-    if config["key_mode"] not in KEY_MODES:
-        raise PresetError(f"{path}: key_mode must be one of {', '.join(KEY_MODES)}, got {config['key_mode']!r}")
     model = config["model"]
     if not isinstance(model, dict) or not all(
         isinstance(model.get(k), int) and model[k] > 0 for k in ("embedding", "hidden", "layers")
@@ -146,9 +146,9 @@ def read_config(directory: Path) -> dict:
     return config
 
 
-def expected_arrays(model: dict) -> dict[str, tuple[int, ...]]:
-    """Array names and shapes a preset's weights.npz must hold for its model dims."""
-    vocab, embed, hidden = codec.VOCAB_SIZE, model["embedding"], model["hidden"]
+def expected_arrays(model: dict, vocab: int = codec.VOCAB_SIZE) -> dict[str, tuple[int, ...]]:
+    """Array names and shapes a preset's weights.npz must hold for its model dims and vocabulary size."""
+    embed, hidden = model["embedding"], model["hidden"]
     shapes = {"embedding": (vocab, embed)}
     for layer in range(model["layers"]):
         inputs = embed if layer == 0 else hidden
@@ -160,7 +160,7 @@ def expected_arrays(model: dict) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def read_weights(directory: Path, model: dict) -> dict[str, np.ndarray]:
+def read_weights(directory: Path, model: dict, vocab: int) -> dict[str, np.ndarray]:
     """Weights as float32 arrays, loaded without pickle and checked against the model dims."""
     path = directory / WEIGHTS_NAME
     try:
@@ -168,21 +168,22 @@ def read_weights(directory: Path, model: dict) -> dict[str, np.ndarray]:
             arrays = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise PresetError(f"cannot read {path}: {error}") from error
-    for name, shape in expected_arrays(model).items():
+    shapes = expected_arrays(model, vocab)
+    for name, shape in shapes.items():
         if name not in arrays:
             raise PresetError(f"{path} lacks the array {name!r}; the preset is incomplete")
         if arrays[name].shape != shape:
             raise PresetError(f"{path}: array {name!r} has shape {arrays[name].shape}, expected {shape}")
         if not np.all(np.isfinite(arrays[name])):
             raise PresetError(f"{path}: array {name!r} holds NaN or infinite values")
-    return {name: arrays[name].astype(np.float32) for name in expected_arrays(model)}
+    return {name: arrays[name].astype(np.float32) for name in shapes}
 
 
 def load(name_or_path: str) -> Preset:
     """Find, validate and load a preset."""
     directory = find(name_or_path)
     config = read_config(directory)
-    return Preset(directory, config, read_weights(directory, config["model"]))
+    return Preset(directory, config, read_weights(directory, config["model"], config["vocabulary"]["size"]))
 
 
 def write(out_dir: Path, config: dict, weights: dict[str, np.ndarray], files: dict[str, bytes]) -> Path:
@@ -200,7 +201,8 @@ def write(out_dir: Path, config: dict, weights: dict[str, np.ndarray], files: di
             np.savez(handle, **weights)
         for name, content in files.items():
             (staging / name).write_bytes(content)
-        read_weights(staging, read_config(staging)["model"])
+        checked = read_config(staging)
+        read_weights(staging, checked["model"], checked["vocabulary"]["size"])
         _replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

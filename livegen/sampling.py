@@ -63,10 +63,11 @@ class GrammarMask:
         if config.scale is not None:
             allowed &= np.isin(_PITCHES % 12, sorted(config.scale))
         self._pitch_allowed = allowed
-        self._mask = np.zeros(codec.VOCAB_SIZE, dtype=bool)
+        self._mask = np.zeros(codec.MODAL_VOCAB_SIZE, dtype=bool)  # both vocabularies: index by candidates
 
     def allowed(self, cursor: codec.Cursor, floor: int | None = None) -> np.ndarray:
-        """Boolean mask over the vocabulary; the array is reused by the next call.
+        """Boolean mask over the modal vocabulary (the plain one is its first ``VOCAB_SIZE``
+        tokens; the bars open with the cursor's bar token); the array is reused by the next call.
 
         ``floor`` (a tick on the cursor's time line) keeps new onsets at or after it: what was
         fed before it is the past, which a continuation can no longer play into.
@@ -75,9 +76,9 @@ class GrammarMask:
         mask[:] = False
         phase = cursor.phase
         if phase == codec.START:
-            mask[codec.BAR] = True
+            mask[cursor.bar_token] = True
         elif phase == codec.AFTER_BAR:
-            mask[codec.BAR] = True
+            mask[cursor.bar_token] = True
             self._allow_positions(mask, cursor, first=self._first_position(cursor, 0, floor))
         elif phase == codec.AFTER_POSITION:
             self._allow_pitches(mask, cursor, lowest=codec.PITCH_LOW)
@@ -86,7 +87,7 @@ class GrammarMask:
         elif phase == codec.AFTER_VELOCITY:
             mask[codec.DURATION_BASE:codec.VOCAB_SIZE] = True
         else:
-            mask[codec.BAR] = True
+            mask[cursor.bar_token] = True
             self._allow_positions(mask, cursor, first=self._first_position(cursor, cursor.position + 1, floor))
             if len(cursor.sounding) < self.config.max_polyphony and (floor is None or cursor.onset >= floor):
                 self._allow_pitches(mask, cursor, lowest=cursor.last_pitch + 1)
@@ -155,7 +156,8 @@ class Sampler:
         """The next token after ``logits``, allowed by the grammar at ``cursor`` (onsets from ``floor`` on)."""
         if self._density_bias and cursor.phase in (codec.AFTER_BAR, codec.AFTER_NOTE):
             logits = self._densify(logits, cursor)
-        return draw(logits, self.mask.allowed(cursor, floor), self.config, self.rng)
+        allowed = self.mask.allowed(cursor, floor)[:logits.shape[0]]  # the model's own vocabulary
+        return draw(logits, allowed, self.config, self.rng)
 
 
 def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig, rng: np.random.Generator) -> int:

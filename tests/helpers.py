@@ -3,12 +3,13 @@
 import numpy as np
 
 from livegen import codec, preset
+from livegen.runtime import StepModel
 
 
-def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3):
+def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3, vocab=codec.VOCAB_SIZE):
     """Random float32 weights with the names and shapes a preset's weights.npz holds."""
     rng = np.random.default_rng(seed)
-    shapes = preset.expected_arrays({"embedding": embedding, "hidden": hidden, "layers": layers})
+    shapes = preset.expected_arrays({"embedding": embedding, "hidden": hidden, "layers": layers}, vocab)
     return {name: (rng.standard_normal(shape) * scale).astype(np.float32) for name, shape in shapes.items()}
 
 
@@ -23,3 +24,19 @@ def phrase(tonic_pitch=60, minor=False, bars=2, start=0):
             step = steps[(bar * 4 + beat) % len(steps)]
             notes.append(codec.Note(bar_start + beat * 12, tonic_pitch + step, 90, 12))
     return codec.merge_unisons(notes)
+
+
+class Recorder(StepModel):
+    """A step model that keeps every token it is fed, to check what a caller tells the model."""
+
+    def __init__(self, weights):
+        super().__init__(weights)
+        self.heard = []
+
+    def feed(self, tokens, state):
+        self.heard.extend(int(token) for token in tokens)
+        return super().feed(tokens, state)
+
+    def step(self, token, state):
+        self.heard.append(int(token))
+        return super().step(token, state)

@@ -59,6 +59,13 @@ def test_nonsense_flags_get_a_clear_message_and_exit_code_2(tmp_path):
     assert "--temperature" in result.stderr and "-1" in result.stderr
 
 
+def test_telling_the_mode_without_transposing_is_refused_before_any_work(tmp_path):
+    result = livegen("train", ROOT / "examples/chorales", "--out", tmp_path / "p", "--mode-bars", "--no-transpose")
+    assert result.returncode == 2
+    assert "--mode-bars" in result.stderr and "drop --no-transpose or --mode-bars" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
 def test_a_missing_preset_and_a_corrupt_prime_are_one_line_errors(tmp_path):
     missing = livegen("generate", "--preset", "no-such-preset", "--prime", ROOT / "examples/phrases/call-g-major.mid",
                       "-o", tmp_path / "o.mid")

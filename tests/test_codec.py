@@ -182,3 +182,24 @@ def test_tail_is_the_streams_end_cut_on_a_bar_or_onset(notes, budget):
     all_notes = codec.decode(tokens)
     assert tail_notes == [Note(n.onset - shift, n.pitch, n.velocity, n.duration)
                           for n in all_notes[len(all_notes) - len(tail_notes):]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(notes_strategy(max_tick=800), meters, st.integers(4, 120))
+def test_a_minor_stream_differs_only_in_its_bar_tokens_and_keeps_them_when_cut(notes, meter, budget):
+    plain = codec.encode(notes, meter)
+    minor = codec.encode(notes, meter, bar_token=codec.BAR_MINOR)
+    assert minor == [codec.BAR_MINOR if token == codec.BAR else token for token in plain]
+    assert codec.decode(minor, meter) == codec.decode(plain, meter)
+    cut = codec.tail(minor, budget)
+    assert cut[0] == codec.BAR_MINOR and codec.BAR not in cut
+    assert [codec.BAR if token == codec.BAR_MINOR else token for token in cut] == codec.tail(plain, budget)
+
+
+def test_the_modal_vocabulary_adds_one_minor_bar_and_says_so():
+    plain, modal = codec.vocabulary_spec(), codec.vocabulary_spec(modal=True)
+    assert modal["size"] == plain["size"] + 1 == codec.MODAL_VOCAB_SIZE
+    assert codec.BAR_MINOR == plain["size"] and modal["name"] != plain["name"]
+    assert codec.describe(codec.BAR_MINOR) == "BAR(minor)"
+    with pytest.raises(ValueError, match="a bar opens with BAR or BAR_MINOR, not POSITION"):
+        codec.Cursor(bar_token=codec.POSITION_BASE)

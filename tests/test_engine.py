@@ -9,7 +9,7 @@ from livegen.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion, Comp
 from livegen.key import Key
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
-from tests.helpers import random_weights
+from tests.helpers import Recorder, random_weights
 
 BEAT = 0.5  # 120 bpm
 GRID_SECONDS = BEAT / codec.TICKS_PER_BEAT
@@ -345,3 +345,29 @@ def test_the_answer_length_knob_changes_the_answer_under_way(bars, expected_end_
     assert max(n.start for n in notes) < start + expected_end_beats * BEAT
     if bars > 2:
         assert max(n.start for n in notes) >= start + 8 * BEAT, "the answer went on past its old end"
+
+
+
+D_MINOR_CALL = [62, 65, 69, 65, 70, 69, 61, 62]  # D F A F | B-flat A C-sharp D
+
+
+def test_a_mode_telling_preset_hears_a_minor_call_and_answers_it_in_minor_bars():
+    weights = random_weights(seed=11, vocab=codec.MODAL_VOCAB_SIZE)
+    sink, model = ListSink(), Recorder(weights)
+    companion = Companion(model, Sampler(SamplingConfig(), seed=0), sink,
+                          CompanionConfig(key_mode="canonical+mode"))
+    start = 3.0
+    now = play_call(companion, start, D_MINOR_CALL)
+    now = run_until(companion, now, start + 7.8 * BEAT + 0.9 * BEAT)
+    assert companion.key == Key(2, "minor") and companion.status != ANSWERING
+    shift = companion.key.to_canonical()
+    call = [codec.Note(i * 12, codec.transpose_pitch(p, shift), 90, round(0.8 * 12))
+            for i, p in enumerate(D_MINOR_CALL)]
+    plain = StepModel(weights)
+    expected = plain.feed(codec.encode(call, bar_token=codec.BAR_MINOR), plain.initial_state())
+    assert np.allclose(companion.state.logits, expected, atol=1e-5)
+    heard_before_answer = len(model.heard)
+    run_until(companion, now, start + 8 * BEAT + 2 * 4 * BEAT + 0.5)
+    assert companion.answers_started == 1 and sink.notes()
+    answered = model.heard[heard_before_answer:]
+    assert codec.BAR_MINOR in answered and codec.BAR not in answered

@@ -7,7 +7,7 @@ from livegen.generate import continue_notes
 from livegen.key import Key
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
-from tests.helpers import phrase, random_weights
+from tests.helpers import Recorder, phrase, random_weights
 
 
 def test_answer_fills_the_asked_bars_after_the_call_and_nothing_hangs():
@@ -38,3 +38,17 @@ def test_key_locked_canonical_answer_comes_back_in_the_calls_key(tonic, minor):
 def test_zero_bars_is_refused():
     with pytest.raises(ValueError, match="at least 1, got 0"):
         continue_notes(StepModel(random_weights()), "as-is", phrase(), codec.Meter(), 0, Sampler())
+
+
+@pytest.mark.parametrize("tonic, minor", [(62, True), (62, False), (57, True), (67, False)])
+def test_a_mode_telling_preset_opens_every_bar_it_hears_and_plays_with_the_calls_mode(tonic, minor):
+    call = phrase(tonic_pitch=tonic, minor=minor, bars=2)
+    model = Recorder(random_weights(seed=6, vocab=codec.MODAL_VOCAB_SIZE))
+    result = continue_notes(model, "canonical+mode", call, codec.Meter(), 6,
+                            Sampler(SamplingConfig(), seed=3))
+    assert result.key == Key(tonic % 12, "minor" if minor else "major")
+    bars = [token for token in model.heard if token in codec.BARS]
+    # random weights favour either bar token; only the call's own may be fed or sampled
+    assert set(bars) == {codec.BAR_MINOR if minor else codec.BAR}
+    assert len(bars) == result.last_bar + 1
+    assert result.notes

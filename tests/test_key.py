@@ -2,8 +2,9 @@
 
 import pytest
 
+from livegen import codec
 from livegen.codec import Note
-from livegen.key import Key, estimate_key, in_scale_ratio, key_correlation
+from livegen.key import Key, bar_token, estimate_key, in_scale_ratio, key_correlation, transposes
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)
@@ -39,3 +40,16 @@ def test_fit_measures():
     assert in_scale_ratio(Key(7, "major"), g_major) == 1.0
     assert in_scale_ratio(Key(1, "major"), g_major) < 0.7
     assert estimate_key([]) == Key(0, "major")
+
+
+@pytest.mark.parametrize("key_mode, key, expected", [
+    ("canonical+mode", Key(9, "minor"), "BAR_MINOR"),
+    ("canonical+mode", Key(4, "minor"), "BAR_MINOR"),
+    ("canonical+mode", Key(0, "major"), "BAR"),
+    ("canonical+mode", None, "BAR"),  # no call heard yet
+    ("canonical", Key(9, "minor"), "BAR"),
+    ("as-is", Key(9, "minor"), "BAR"),
+])
+def test_only_a_mode_telling_preset_opens_minor_bars(key_mode, key, expected):
+    assert bar_token(key_mode, key) == getattr(codec, expected)
+    assert transposes(key_mode) == (key_mode != "as-is")

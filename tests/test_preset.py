@@ -69,6 +69,16 @@ def test_bad_fields_are_named(tmp_path, field, value, words):
         preset.load(str(path))
 
 
+def test_a_mode_telling_preset_needs_the_modal_vocabulary_and_its_weights(tmp_path):
+    modal = config(key_mode="canonical+mode", vocabulary=codec.vocabulary_spec(modal=True))
+    written = preset.write(tmp_path / "modal", modal, random_weights(**DIMS, vocab=codec.MODAL_VOCAB_SIZE), {})
+    assert preset.load(str(written)).weights["dense_bias"].shape == (codec.MODAL_VOCAB_SIZE,)
+    with pytest.raises(preset.PresetError, match="vocabulary differs"):
+        preset.write(tmp_path / "mixed", config(key_mode="canonical+mode"), random_weights(**DIMS), {})
+    with pytest.raises(preset.PresetError, match=r"'embedding' has shape \(225, 8\), expected \(226, 8\)"):
+        preset.write(tmp_path / "short", modal, random_weights(**DIMS), {})
+
+
 def test_missing_fields_and_arrays_and_pickles_are_refused(tmp_path):
     path = write(tmp_path)
     data = json.loads((path / "preset.json").read_text())

@@ -100,7 +100,7 @@ def test_density_multiplies_the_odds_of_a_chord_note_or_an_onset_within_the_beat
     sampler = Sampler(SamplingConfig(density=density, max_polyphony=16), seed=1)
     logits = np.zeros(codec.VOCAB_SIZE, dtype=np.float32)
     draws = np.array([sampler.choose(logits, cursor) for _ in range(20_000)])
-    allowed = GrammarMask(SamplingConfig(max_polyphony=16)).allowed(cursor)
+    allowed = GrammarMask(SamplingConfig(max_polyphony=16)).allowed(cursor)[:codec.VOCAB_SIZE]
     boosted = np.zeros(codec.VOCAB_SIZE, dtype=bool)
     boosted[codec.pitch_token(61):codec.VELOCITY_BASE] = True  # a higher note of this chord
     boosted[codec.position_token(1):codec.position_token(13)] = True  # an onset within the next beat

@@ -209,6 +209,19 @@ def test_minor_pieces_are_repeated_in_training_only_and_the_store_knows_their_mo
     assert list(select_streams(store.files, augmented=False)[0]) == [0, 3]  # as validation takes them
 
 
+def test_a_mode_telling_store_opens_a_minor_pieces_bars_with_the_minor_bar(tmp_path):
+    pieces = [("major.mid", piece(tune(7, bars=8))), ("minor.mid", piece(tune(4, bars=8, mode="minor")))]
+    store = write_token_store(pieces, tmp_path / "tokens.bin", key_mode="canonical+mode", augment=1)
+    major, minor = ([stream for stream in store.streams(stored.streams)] for stored in store.files)
+    assert all(codec.BAR in stream and codec.BAR_MINOR not in stream for stream in major)
+    assert all(codec.BAR_MINOR in stream and codec.BAR not in stream for stream in minor)
+    plain = write_token_store(pieces, tmp_path / "plain.bin", key_mode="canonical", augment=1)
+    assert [list(stream).count(codec.BAR_MINOR) for stream in store.streams(range(6))] == \
+        [0, 0, 0] + [list(stream).count(codec.BAR) for stream in plain.streams(range(3, 6))]
+    windows = chunk_stream(minor[0], 21)
+    assert len(windows) > 2 and all(window.tokens[0] == codec.BAR_MINOR for window in windows)
+
+
 def test_markov_distribution_is_proper_and_loss_matches_it():
     streams = [codec.encode(tune(tonic, seed=tonic)) for tonic in (0, 2, 4)]
     model = MarkovModel().fit(streams)
@@ -258,6 +271,16 @@ def test_train_writes_a_preset_the_step_runtime_plays(music_folder, tmp_path):
     runtime = StepModel(loaded.weights)
     logits = runtime.feed(codec.encode(tune(0)), runtime.initial_state())
     assert logits.shape == (codec.VOCAB_SIZE,) and np.all(np.isfinite(logits))
+
+
+def test_a_mode_telling_preset_is_trained_and_loaded_with_the_modal_vocabulary(music_folder, tmp_path):
+    out = train(music_folder, tmp_path / "modal", TrainConfig(**TINY, key_mode="canonical+mode"), log=print)
+    loaded = preset.load(str(out))
+    assert loaded.key_mode == "canonical+mode"
+    assert loaded.config["vocabulary"] == codec.vocabulary_spec(modal=True)
+    assert loaded.weights["embedding"].shape[0] == codec.MODAL_VOCAB_SIZE
+    assert 0 < loaded.config["metrics"]["markov3_val_loss_per_token"] < np.log(codec.MODAL_VOCAB_SIZE)
+    assert "minor bar token" in (out / "README.md").read_text()
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(music_folder, tmp_path):

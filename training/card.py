@@ -91,7 +91,7 @@ def compact_weights(out: Path, pieces, log) -> dict:
     """
     import numpy as np
 
-    from livegen.evaluate import canonical
+    from livegen.evaluate import canonical_stream
     from livegen.runtime import StepModel
 
     loaded = preset.load(str(out))
@@ -103,7 +103,7 @@ def compact_weights(out: Path, pieces, log) -> dict:
                                                        for name, array in halved.items()})
     worst = 0.0
     for piece in pieces:
-        tokens = codec.encode(canonical(piece.notes, loaded.key_mode), piece.meter)[:PARITY_TOKENS]
+        tokens = canonical_stream(piece.notes, piece.meter, loaded.key_mode)[:PARITY_TOKENS]
         full_state, half_state = full.initial_state(), half.initial_state()
         for token in tokens:
             expected = full.step(token, full_state).copy()

@@ -7,7 +7,7 @@ each at ``seq_len`` 256). Only the index grows, by a path and a few numbers a fi
 
 Training is teacher-forced on long windows: every position of a window is a target, so one
 forward pass trains on up to ``seq_len`` targets (the old notebook spent one 40-token window on
-each target). Every window starts on a ``BAR`` token, where a piece could start, so the model
+each target). Every window starts on a bar token, where a piece could start, so the model
 always begins from the state it is in at the start of a piece.
 """
 
@@ -20,9 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from livegen import codec
-from livegen.key import Key, estimate_key, transposes
+from livegen.key import Key, bar_token, estimate_key, transposes
 
-TOKEN_DTYPE = np.min_scalar_type(codec.VOCAB_SIZE - 1)  # one byte a token on disk
+TOKEN_DTYPE = np.min_scalar_type(codec.MODAL_VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
 SHUFFLE_WINDOWS = 2048
 BLOCK_WINDOWS = 64  # windows handed from the generator to tf.data at once
@@ -101,9 +101,10 @@ def piece_streams(piece, key_mode: str, augment: int, key: Key | None = None) ->
         return [], "it holds no notes"
     key = key or estimate_key(piece.notes)
     streams: list[list[int]] = []
+    opens_bar = bar_token(key_mode, key)
     try:
         for notes in piece_transpositions(piece.notes, key_mode, augment, key):
-            streams.append(codec.encode(notes, piece.meter))
+            streams.append(codec.encode(notes, piece.meter, bar_token=opens_bar))
     except ValueError as error:
         return streams[:1], f"cannot be encoded: {error}"
     return streams, ""
@@ -160,12 +161,12 @@ def split_by_file(items, val_split: float, seed: int) -> tuple[list, list]:
 
 
 def window_starts(tokens, seq_len: int) -> list[int]:
-    """Start indices that cover every target, each the latest ``BAR`` the previous window reaches.
+    """Start indices that cover every target, each the latest bar token the previous window reaches.
 
     A bar longer than ``seq_len`` tokens is the one exception: its overflow is covered by windows
     that start inside it, since skipping those targets would bias training and evaluation.
     """
-    bars = np.flatnonzero(np.asarray(tokens) == codec.BAR)
+    bars = np.flatnonzero(np.isin(np.asarray(tokens), codec.BARS))
     starts = [0]
     last_target = len(tokens) - 1
     while starts[-1] + seq_len < last_target:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from livegen import codec, preset
-from livegen.key import KEY_MODES
+from livegen.key import KEY_MODES, tells_mode
 from training.baseline import MarkovModel
 from training.dataset import (
     TokenStore,
@@ -50,6 +50,8 @@ TOKENS_FILE = "tokens.bin"
 MAX_LISTED_REASONS = 20
 KEY_MODE_WORDS = {
     "canonical": "each piece transposed to C major / A minor by its estimated key",
+    "canonical+mode": "each piece transposed to C major / A minor by its estimated key; a minor "
+                      "piece's bars open with a minor bar token (at play time, the call's mode)",
     "as-is": "as written",
 }
 
@@ -297,10 +299,15 @@ def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
     return model, progress
 
 
+def vocab_size(config: TrainConfig) -> int:
+    """Tokens the model predicts: the modal vocabulary adds the minor bar."""
+    return codec.MODAL_VOCAB_SIZE if tells_mode(config.key_mode) else codec.VOCAB_SIZE
+
+
 def new_model(config: TrainConfig) -> keras.Model:
     """A compiled model of the configured size; loss weighs each target once (pads weigh 0)."""
     keras.utils.set_random_seed(config.seed)
-    model = build_model(codec.VOCAB_SIZE, config.embedding, config.hidden, config.layers, config.dropout)
+    model = build_model(vocab_size(config), config.embedding, config.hidden, config.layers, config.dropout)
     model.compile(
         # Clipping keeps a rare exploding LSTM gradient from wrecking an epoch.
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=1.0),
@@ -474,7 +481,7 @@ def export(
     metrics = {
         "val_loss_per_token": loss_per_token(model, data, data.val_streams, config),
         "train_loss_per_token": loss_per_token(model, data, data.train_streams, config),
-        "markov3_val_loss_per_token": MarkovModel().fit(
+        "markov3_val_loss_per_token": MarkovModel(vocab_size(config)).fit(
             data.store.streams(data.train_streams)
         ).loss_per_token(data.store.streams(data.val_streams)),
     }
@@ -486,7 +493,7 @@ def export(
             f"{config.layers}-layer {config.hidden}-unit LSTM trained on {data.files_used} files "
             f"of {folder.name}"
         ),
-        "vocabulary": codec.vocabulary_spec(),
+        "vocabulary": codec.vocabulary_spec(tells_mode(config.key_mode)),
         "ticks_per_beat": codec.TICKS_PER_BEAT,
         "model": model_dims(model),
         "key_mode": config.key_mode,

@@ -15,14 +15,29 @@ from livegen.cli_errors import reports_errors
 CALLS_FOLDER = "calls"  # held-out pieces a bundled preset carries for its evaluation
 
 
-def read_calls(folder: Path):
-    """``(name, Piece)`` of every MIDI file in ``folder``, sorted by name."""
-    from livegen.midifile import read_midi
+def read_calls(folder: Path, skipped=None):
+    """``(name, Piece)`` of every readable MIDI file in ``folder``, sorted by name.
+
+    A file that cannot be read is left out; ``skipped`` (a list), when given, gets
+    ``(file name, reason)`` for each.
+    """
+    from livegen.midifile import MidiFileError, read_midi
 
     files = sorted(path for path in Path(folder).iterdir() if path.suffix.lower() in {".mid", ".midi"})
     if not files:
         raise FileNotFoundError(f"no .mid files in {folder} to cut calls from")
-    return [(path.stem, read_midi(path)) for path in files]
+    skipped = [] if skipped is None else skipped
+    calls = []
+    for path in files:
+        try:
+            calls.append((path.stem, read_midi(path)))
+        except (MidiFileError, OSError) as error:
+            skipped.append((path.name, str(error)))
+    if not calls:
+        name, reason = skipped[0]
+        raise FileNotFoundError(f"none of the {len(files)} .mid files in {folder} can be read "
+                                f"({name}: {reason})")
+    return calls
 
 
 @click.command(name="eval")
@@ -55,7 +70,11 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
     config = evaluate.EvalConfig(keys=keys, seeds=seeds, max_calls=max_calls,
                                  temperature=temperature, top_p=top_p,
                                  baseline_keys=min(baseline_keys, keys))
-    result = evaluate.evaluate(loaded, read_calls(folder), config)
+    skipped = []
+    calls = read_calls(folder, skipped)
+    for name, reason in skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    result = evaluate.evaluate(loaded, calls, config)
     click.echo(f"preset {loaded.name!r}, calls from {folder}")
     click.echo(evaluate.format_table(result))
     if json_path is not None:

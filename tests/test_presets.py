@@ -159,3 +159,15 @@ def test_the_density_setting_thins_and_thickens_the_bundled_presets_answers():
     sparse, plain, dense = notes_per_bar(0.3), notes_per_bar(1.0), notes_per_bar(3.0)
     # Bach's chorales already sound four voices on most beats, so above 1 there is little room left.
     assert sparse < 0.8 * plain and dense > plain, (sparse, plain, dense)
+
+
+def test_eval_skips_an_unreadable_call_file_with_its_reason(tiny_preset, calls_folder):
+    (calls_folder / "broken.mid").write_bytes(b"MThd")
+    result = CliRunner().invoke(eval_command, ["--preset", str(tiny_preset), "--calls", str(calls_folder),
+                                               "--keys", "1", "--seeds", "1"])
+    assert result.exit_code == 0, result.output
+    assert "skipped broken.mid: the MIDI file is truncated" in result.output
+    for tune in calls_folder.glob("tune*.mid"):
+        tune.unlink()
+    alone = CliRunner().invoke(eval_command, ["--preset", str(tiny_preset), "--calls", str(calls_folder)])
+    assert alone.exit_code == 1 and "none of the 1 .mid files" in alone.output and "broken.mid" in alone.output

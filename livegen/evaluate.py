@@ -18,7 +18,7 @@ import numpy as np
 
 from livegen import codec
 from livegen.generate import continue_notes
-from livegen.key import Key, bar_token, estimate_key, in_scale_ratio, key_correlation, transposes
+from livegen.key import MODES, Key, bar_token, estimate_key, in_scale_ratio, key_correlation, transposes
 from livegen.midifile import Piece
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -326,13 +326,17 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
             for _, piece in training_pieces)
     systems = SYSTEMS if config.baseline_keys else ("model", "real")
     samples: dict[str, list[dict]] = {system: [] for system in systems}
+    by_mode: dict[str, dict[str, list[float]]] = {system: {mode: [] for mode in MODES} for system in systems}
+    calls_by_mode = {mode: 0 for mode in MODES}
     example = None
     for number, original in enumerate(cut):
+        calls_by_mode[estimate_key(original.notes).mode] += 1
         for key_number, shift in enumerate(KEY_SHIFTS[:config.keys]):
             answered = _answer_in_key(model, preset.key_mode, original.transposed(shift),
                                       key_number < config.baseline_keys, novelty_index, config)
             for system, rows in answered["metrics"].items():
                 samples[system].extend(rows)
+                by_mode[system][answered["mode"]].extend(row["key_correlation"] for row in rows)
             example = example or answered["example"]
         if progress is not None:
             progress(number + 1, len(cut))
@@ -350,6 +354,11 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
         "novelty_reference": "training data" if novelty_index is not None else "the held-out piece only",
         "loss": _losses(model, preset, cut, calls, training_pieces),
         "systems": summary,
+        "key_correlation_by_call_mode": {
+            mode: {"calls": calls_by_mode[mode],
+                   **{system: float(np.mean(by_mode[system][mode])) if by_mode[system][mode] else None
+                      for system in systems}}
+            for mode in MODES},
     }
     result["targets"] = targets(summary["model"])
     result["example"] = example
@@ -379,7 +388,7 @@ def _answer_in_key(model: StepModel, key_mode: str, call: Call, with_baseline: b
     if with_baseline:
         metrics["greedy40"] = [measure(*continue_windowed(
             model, key_mode, list(call.notes), call.meter, config.answer_bars, config.greedy_window))]
-    return {"metrics": metrics, "example": _example(call, answers[0].notes, key)}
+    return {"metrics": metrics, "mode": key.mode, "example": _example(call, answers[0].notes, key)}
 
 
 def _summarise(rows: list[dict]) -> dict:
@@ -474,6 +483,13 @@ def format_table(result: dict) -> str:
         lines.append(f"| order-3 Markov, validation files (model card) | {loss['card_markov3_val']:.3f} |")
     if loss["markov3"] is None:
         lines.append(f"\nMarkov on the evaluation pieces: {loss['markov3_note']}.")
+    by_mode = result["key_correlation_by_call_mode"]
+    lines += ["", "| key correlation of answers to | calls | "
+              + " | ".join(SYSTEM_TITLES[system] for system in systems) + " |",
+              "|---|---:|" + "---:|" * len(systems)]
+    for mode, row in by_mode.items():
+        cells = ["n/a" if row[system] is None else f"{row[system]:.2f}" for system in systems]
+        lines.append(f"| {mode} calls | {row['calls']} | " + " | ".join(cells) + " |")
     lines += ["", "| target | value | met |", "|---|---:|:---:|"]
     lines += [f"| {check['target']} | {check['value']:.3g} | {'yes' if check['met'] else '**no**'} |"
               for check in result["targets"]]

@@ -88,6 +88,12 @@ def test_eval_command_runs_on_a_tiny_preset_and_reports_every_metric(tiny_preset
     assert report["systems"]["real"]["density_ratio"] == pytest.approx(1.0)
     assert report["novelty_reference"] == "the held-out piece only"
     assert {check["target"] for check in report["targets"]} and report["loss"]["model"] > 0
+    by_mode = report["key_correlation_by_call_mode"]  # E major, F minor, B-flat major
+    assert (by_mode["major"]["calls"], by_mode["minor"]["calls"]) == (2, 1)
+    for system in SYSTEMS:
+        weighted = (2 * by_mode["major"][system] + by_mode["minor"][system]) / 3
+        assert weighted == pytest.approx(report["systems"][system]["key_correlation"])
+    assert "| minor calls | 1 |" in result.output
 
 
 def test_presets_command_lists_a_users_folder_with_its_evaluation(tiny_preset, calls_folder, tmp_path):

@@ -333,6 +333,7 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
     from livegen import knobs, ports, preset as presets
     from livegen.engine import CompanionConfig
+    from livegen.key import transposes
     from livegen.sampling import SamplingConfig
     from livegen.session import PortsConfig, Session, print_status
 
@@ -363,9 +364,9 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
         bindings[cc] = name
     learn = tuple(name.strip() for name in learn_knobs.split(",") if name.strip()) if learn_file else ()
     loaded, *alternatives = [presets.load(name) for name in preset_names]
-    if any(other.key_mode != loaded.key_mode for other in alternatives):
-        raise click.BadParameter("presets to switch between must all be trained the same way (canonical key or "
-                                 "as-is); see each one's card", param_hint="--preset")
+    if any(transposes(other.key_mode) != transposes(loaded.key_mode) for other in alternatives):
+        raise click.BadParameter("presets to switch between must all meet keys the same way (moved to C major / "
+                                 "A minor, or as-is); see each one's card", param_hint="--preset")
     companion = CompanionConfig(
         bpm=bpm, beats_per_bar=beats_per_bar, phrase_end_beats=phrase_end, answer_bars=answer_bars,
         max_answer_bars=max_answer_bars, start_on=start_on, yield_to_player=yield_to_player,

@@ -26,7 +26,7 @@ from typing import NamedTuple
 from livegen import codec
 from livegen.accompany import AccompanyMixin, Stream
 from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
-from livegen.key import KEY_MODES, Key, bar_token, estimate_key, transposes
+from livegen.key import KEY_MODES, Key, estimate_key, transposes
 from livegen.knobs import KNOBS
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
@@ -221,8 +221,17 @@ class Companion(AccompanyMixin):
 
     def _reset_model(self, base_bar: int) -> None:
         self.state = self.model.initial_state()
-        self.writer = codec.Writer(self.meter, bar_token(self.config.key_mode, self.key))
+        self.writer = codec.Writer(self.meter, self._bar_token())
         self.base_bar = base_bar
+
+    def _bar_token(self) -> int:
+        """What opens a bar for the model in use: a model of the modal vocabulary hears the call's mode.
+
+        Read from the model, not the config: the preset knob may switch between presets told the
+        mode and presets not.
+        """
+        minor = self.key is not None and self.key.mode == "minor"
+        return codec.BAR_MINOR if minor and self.model.vocab_size == codec.MODAL_VOCAB_SIZE else codec.BAR
 
     def _tick_of(self, time_s: float) -> float:
         return self.clock.beats_at(time_s) * codec.TICKS_PER_BEAT

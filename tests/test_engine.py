@@ -371,3 +371,24 @@ def test_a_mode_telling_preset_hears_a_minor_call_and_answers_it_in_minor_bars()
     assert companion.answers_started == 1 and sink.notes()
     answered = model.heard[heard_before_answer:]
     assert codec.BAR_MINOR in answered and codec.BAR not in answered
+
+
+def test_the_preset_knob_tells_the_mode_to_a_modal_preset_and_not_to_a_plain_one():
+    sink = ListSink()
+    plain = StepModel(random_weights(seed=11))
+    modal = Recorder(random_weights(seed=5, vocab=codec.MODAL_VOCAB_SIZE))
+    companion = Companion(plain, Sampler(SamplingConfig(), seed=0), sink,
+                          CompanionConfig(key_mode="canonical", knobs=((24, "preset"),)), models=(plain, modal))
+    now = play_call(companion, 0.0, D_MINOR_CALL)
+    now = run_until(companion, now, 5.0)
+    assert companion.key == Key(2, "minor") and companion.writer.cursor.bar_token == codec.BAR
+    companion.hear(mido.Message("control_change", control=24, value=127), now)
+    assert companion.model is modal and companion.writer.cursor.bar_token == codec.BAR_MINOR
+    now = play_call(companion, now + 1.0, D_MINOR_CALL)
+    run_until(companion, now, now + 6.0)
+    assert companion.answers_started == 2 and codec.BAR_MINOR in modal.heard and codec.BAR not in modal.heard
+    companion.hear(mido.Message("control_change", control=24, value=0), now + 6.0)
+    assert companion.model is plain and companion.writer.cursor.bar_token == codec.BAR
+    now = play_call(companion, now + 7.0, D_MINOR_CALL)  # a plain model fed BAR_MINOR would raise
+    run_until(companion, now, now + 6.0)
+    assert companion.answers_started == 3

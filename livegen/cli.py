@@ -19,6 +19,16 @@ def cli() -> None:
     """livegen: play a phrase, and a stateful LSTM answers in tempo."""
 
 
+def train_key_mode(transpose: bool, mode_bars: bool | None) -> str:
+    """``livegen train``'s key mode: moved to C major / A minor and told the mode unless the flags say otherwise."""
+    if mode_bars and not transpose:
+        raise click.BadParameter("the mode is told only to a model that learns in C major / A minor: "
+                                 "drop --no-transpose or --mode-bars", param_hint="--mode-bars")
+    if not transpose:
+        return "as-is"
+    return "canonical" if mode_bars is False else "canonical+mode"
+
+
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -35,10 +45,10 @@ def cli() -> None:
               help="Share of files held out for validation.")
 @click.option("--transpose/--no-transpose", default=True, show_default=True,
               help="Move every piece to C major / A minor (the answer follows the call's key).")
-@click.option("--mode-bars/--no-mode-bars", default=False, show_default=True,
-              help="Also tell the model each piece's mode: a minor piece's bars open with a minor "
-                   "bar token, and at play time the call's mode opens the answer's bars "
-                   "(needs --transpose).")
+@click.option("--mode-bars/--no-mode-bars", default=None,
+              help="Tell the model each piece's mode: a minor piece's bars open with a minor bar "
+                   "token, and at play time the call's mode opens the answer's bars. On with "
+                   "--transpose (the default), which it needs.")
 @click.option("--augment", type=click.IntRange(0, 6), default=0, show_default=True,
               help="Also train on transpositions up to this many semitones each way.")
 @click.option("--minor-repeat", type=click.IntRange(1, 8), default=1, show_default=True,
@@ -55,10 +65,7 @@ def cli() -> None:
 def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, transpose,
           mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, resume):
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files."""
-    if mode_bars and not transpose:
-        raise click.BadParameter("the mode is told only to a model that learns in C major / A minor: "
-                                 "drop --no-transpose or --mode-bars", param_hint="--mode-bars")
-    key_mode = ("canonical+mode" if mode_bars else "canonical") if transpose else "as-is"
+    key_mode = train_key_mode(transpose, mode_bars)
     try:
         from training.trainer import TrainConfig, train as run_training
     except ImportError as error:

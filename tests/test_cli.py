@@ -8,6 +8,7 @@ from pathlib import Path
 import mido
 import pytest
 
+from livegen.cli import train_key_mode
 from livegen.midifile import read_midi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,14 @@ def test_telling_the_mode_without_transposing_is_refused_before_any_work(tmp_pat
     assert result.returncode == 2
     assert "--mode-bars" in result.stderr and "drop --no-transpose or --mode-bars" in result.stderr
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("transpose, mode_bars, key_mode", [
+    (True, None, "canonical+mode"), (True, True, "canonical+mode"), (True, False, "canonical"),
+    (False, None, "as-is"), (False, False, "as-is"),
+])
+def test_train_flags_choose_how_the_preset_meets_keys(transpose, mode_bars, key_mode):
+    assert train_key_mode(transpose, mode_bars) == key_mode
 
 
 def test_a_missing_preset_and_a_corrupt_prime_are_one_line_errors(tmp_path):

@@ -256,31 +256,30 @@ def test_train_writes_a_preset_the_step_runtime_plays(music_folder, tmp_path):
     loaded = preset.load(str(out))
     config = loaded.config
     assert config["model"] == {"embedding": 8, "hidden": 16, "layers": 1}
-    assert config["key_mode"] == "canonical" and config["name"] == "tiny"
+    assert config["key_mode"] == "canonical+mode" and config["name"] == "tiny"
+    assert config["vocabulary"] == codec.vocabulary_spec(modal=True)
     assert config["data"]["files_used"] == 6 and config["data"]["files_skipped"] == 1
     assert config["data"]["skipped"][0]["file"] == "broken.mid"
     assert config["training"]["epochs_run"] == 2 and config["training"]["targets_per_second"] > 0
     metrics = config["metrics"]
-    assert 0 < metrics["val_loss_per_token"] < np.log(codec.VOCAB_SIZE)
-    assert 0 < metrics["markov3_val_loss_per_token"] < np.log(codec.VOCAB_SIZE)
+    assert 0 < metrics["val_loss_per_token"] < np.log(codec.MODAL_VOCAB_SIZE)
+    assert 0 < metrics["markov3_val_loss_per_token"] < np.log(codec.MODAL_VOCAB_SIZE)
     card = (out / "README.md").read_text()
-    assert "![loss](loss.png)" in card and "broken.mid" in card
+    assert "![loss](loss.png)" in card and "broken.mid" in card and "minor bar token" in card
     assert (out / "loss.png").read_bytes().startswith(b"\x89PNG")
     assert any("broken.mid" in line for line in lines)
     assert not work_dir(out).exists() and not list(tmp_path.glob(".tiny.tokens-*"))
     runtime = StepModel(loaded.weights)
-    logits = runtime.feed(codec.encode(tune(0)), runtime.initial_state())
-    assert logits.shape == (codec.VOCAB_SIZE,) and np.all(np.isfinite(logits))
+    logits = runtime.feed(codec.encode(tune(9, mode="minor"), bar_token=codec.BAR_MINOR), runtime.initial_state())
+    assert logits.shape == (codec.MODAL_VOCAB_SIZE,) and np.all(np.isfinite(logits))
 
 
-def test_a_mode_telling_preset_is_trained_and_loaded_with_the_modal_vocabulary(music_folder, tmp_path):
-    out = train(music_folder, tmp_path / "modal", TrainConfig(**TINY, key_mode="canonical+mode"), log=print)
+def test_a_preset_not_told_the_mode_keeps_the_plain_vocabulary(music_folder, tmp_path):
+    out = train(music_folder, tmp_path / "plain", TrainConfig(**TINY, key_mode="canonical"), log=lambda line: None)
     loaded = preset.load(str(out))
-    assert loaded.key_mode == "canonical+mode"
-    assert loaded.config["vocabulary"] == codec.vocabulary_spec(modal=True)
-    assert loaded.weights["embedding"].shape[0] == codec.MODAL_VOCAB_SIZE
-    assert 0 < loaded.config["metrics"]["markov3_val_loss_per_token"] < np.log(codec.MODAL_VOCAB_SIZE)
-    assert "minor bar token" in (out / "README.md").read_text()
+    assert loaded.key_mode == "canonical" and loaded.config["vocabulary"] == codec.vocabulary_spec()
+    assert loaded.weights["embedding"].shape[0] == codec.VOCAB_SIZE
+    assert 0 < loaded.config["metrics"]["markov3_val_loss_per_token"] < np.log(codec.VOCAB_SIZE)
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(music_folder, tmp_path):

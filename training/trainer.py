@@ -99,7 +99,7 @@ class TrainConfig:
     seq_len: int = 256
     batch: int = 32
     val_split: float = 0.1
-    key_mode: str = "canonical"
+    key_mode: str = "canonical+mode"
     augment: int = 0
     minor_repeat: int = 1
     patience: int = 4

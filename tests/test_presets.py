@@ -153,11 +153,12 @@ def test_show_command_writes_a_png(tmp_path):
 
 
 def test_the_density_setting_thins_and_thickens_the_bundled_presets_answers():
-    model = StepModel(preset.load("chorale").weights)
+    chorale = preset.load("chorale")
+    model = StepModel(chorale.weights)
     call = phrase(tonic_pitch=64, bars=2)
 
     def notes_per_bar(density):
-        counts = [len(continue_notes(model, "canonical", call, codec.Meter(), BARS,
+        counts = [len(continue_notes(model, chorale.key_mode, call, codec.Meter(), BARS,
                                      Sampler(SamplingConfig(temperature=0.9, top_p=0.95, density=density),
                                              seed=seed)).notes) for seed in (0, 1, 2)]
         return sum(counts) / len(counts) / BARS

@@ -59,7 +59,9 @@ def start_livegen(preset_dir, tmp_path, *extra, ports=("--virtual",)):
     """Run `livegen play --virtual` (or on ``ports``) and wait for its ready line; returns (process, in port, out port)."""
     command = [sys.executable, "-m", "livegen", "play", *ports, "--preset", str(preset_dir), "--bpm", str(BPM),
                "--seed", "3", "--record", str(tmp_path / "session.mid"), *map(str, extra)]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    # PYTHONFAULTHANDLER: a livegen that hangs is stopped with SIGABRT and prints every thread's stack.
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"})
     jackutil.STARTED.append(process)
     lines = queue.SimpleQueue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
@@ -87,15 +89,24 @@ def stop(process, how=signal.SIGTERM):
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail("livegen play did not stop within 10 s")
+        process.send_signal(signal.SIGABRT)  # the fault handler prints where each thread stands
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        time.sleep(0.2)
+        pytest.fail("livegen play did not stop within 10 s; what it printed:\n" + printed_since_ready(process))
     time.sleep(0.1)
+    return process.returncode, printed_since_ready(process)
+
+
+def printed_since_ready(process) -> str:
     printed = []
     while True:
         try:
             printed.append(process.lines.get_nowait())
         except queue.Empty:
-            return process.returncode, "".join(printed)
+            return "".join(printed)
 
 
 def sounding_after(messages):

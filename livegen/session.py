@@ -214,13 +214,27 @@ class Session:
         self.ready_at = time.perf_counter()
 
     def run(self, duration: float | None = None, on_status=None) -> None:
-        """Supervise until a stop is requested (signal, error, lost port) or ``duration`` passes."""
-        previous = signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stopped by SIGTERM"))
+        """Supervise until a stop is requested (signal, error, lost port) or ``duration`` passes.
+
+        Ctrl-C and SIGTERM only note the request, and the loop acts on it within 0.2 s. A signal
+        handler runs between two bytecodes of this thread, possibly inside ``Event.wait`` with the
+        event's lock held, and a ``KeyboardInterrupt`` can leave that lock held: stopping from
+        there (``request_stop`` sets the event, which takes the lock) could wait for ever.
+        """
+        signalled: list[str] = []
+
+        def note(signum, _frame) -> None:
+            signalled.append("stopped by Ctrl-C" if signum == signal.SIGINT else "stopped by SIGTERM")
+
+        previous = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
         watched = self._watched_ports()
         deadline = None if duration is None else time.perf_counter() + duration
         next_check = time.perf_counter() + PORT_CHECK_SECONDS
         try:
             while not self._stop.wait(0.2):
+                if signalled:
+                    self.request_stop(signalled[0])
+                    break
                 now = time.perf_counter()
                 if on_status is not None:
                     on_status(self)
@@ -229,10 +243,9 @@ class Session:
                 if now >= next_check:
                     self._check_ports(watched)
                     next_check = now + PORT_CHECK_SECONDS
-        except KeyboardInterrupt:
-            self.request_stop("stopped by Ctrl-C")
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def _watched_ports(self) -> list[tuple[str, object]]:
         """Ports we connected to (not our own virtual ones), which can vanish under us."""

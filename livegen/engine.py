@@ -26,7 +26,7 @@ from typing import NamedTuple
 from livegen import codec
 from livegen.accompany import AccompanyMixin, Stream
 from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
-from livegen.key import KEY_MODES, Key, estimate_key, transposes
+from livegen.key import KEY_MODES, Key, bar_token, estimate_key, transposes
 from livegen.knobs import KNOBS
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
@@ -230,8 +230,7 @@ class Companion(AccompanyMixin):
         Read from the model, not the config: the preset knob may switch between presets told the
         mode and presets not.
         """
-        minor = self.key is not None and self.key.mode == "minor"
-        return codec.BAR_MINOR if minor and self.model.vocab_size == codec.MODAL_VOCAB_SIZE else codec.BAR
+        return bar_token(self.model.vocab_size == codec.MODAL_VOCAB_SIZE, self.key)
 
     def _tick_of(self, time_s: float) -> float:
         return self.clock.beats_at(time_s) * codec.TICKS_PER_BEAT

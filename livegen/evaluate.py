@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from livegen import codec
-from livegen.generate import continue_notes
-from livegen.key import MODES, Key, bar_token, estimate_key, in_scale_ratio, key_correlation, transposes
+from livegen.generate import continue_notes, hear_prime
+from livegen.key import MODES, Key, bar_token, estimate_key, in_scale_ratio, key_correlation, tells_mode, transposes
 from livegen.midifile import Piece
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler, SamplingConfig
@@ -143,20 +143,14 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
 
     Returns the answer's notes and its last bar, as :func:`continue_notes` does.
     """
-    key = estimate_key(prime) if transposes(key_mode) else None
-    shift = key.to_canonical() if key is not None else 0
-    opens_bar = bar_token(key_mode, key)
-    history = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter, bar_token=opens_bar)
-    cursor = codec.Cursor(meter, opens_bar)
-    for token in history:
-        cursor.advance(token)
+    _, shift, history, cursor = hear_prime(key_mode, prime, meter)
     greedy = Sampler(SamplingConfig(temperature=0.0))
     last_bar = cursor.bar + bars
     answer = []
     while True:
         logits = model.feed(history[-window:], model.initial_state())
         token = greedy.choose(logits, cursor)
-        if token == opens_bar and cursor.bar + 1 > last_bar:
+        if token == cursor.bar_token and cursor.bar + 1 > last_bar:
             break
         note = cursor.advance(token)
         if note is not None:
@@ -285,7 +279,7 @@ def canonical_stream(notes, meter: codec.Meter, key_mode: str) -> list[int]:
     """A piece's tokens as a preset of this key mode learns them (its bars told its mode where
     the key mode says so)."""
     key = estimate_key(notes)
-    return codec.encode(canonical(notes, key_mode, key), meter, bar_token=bar_token(key_mode, key))
+    return codec.encode(canonical(notes, key_mode, key), meter, bar_token=bar_token(tells_mode(key_mode), key))
 
 
 def model_loss_per_token(model: StepModel, streams) -> float:
@@ -330,7 +324,6 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
     calls_by_mode = {mode: 0 for mode in MODES}
     example = None
     for number, original in enumerate(cut):
-        calls_by_mode[estimate_key(original.notes).mode] += 1
         for key_number, shift in enumerate(KEY_SHIFTS[:config.keys]):
             answered = _answer_in_key(model, preset.key_mode, original.transposed(shift),
                                       key_number < config.baseline_keys, novelty_index, config)
@@ -338,6 +331,7 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
                 samples[system].extend(rows)
                 by_mode[system][answered["mode"]].extend(row["key_correlation"] for row in rows)
             example = example or answered["example"]
+        calls_by_mode[answered["mode"]] += 1  # a call's mode is the same in every key
         if progress is not None:
             progress(number + 1, len(cut))
     summary = {system: _summarise(rows) for system, rows in samples.items()}

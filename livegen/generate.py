@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livegen import codec
-from livegen.key import Key, bar_token, estimate_key, transposes
+from livegen.key import Key, bar_token, estimate_key, tells_mode, transposes
 from livegen.runtime import StepModel
 from livegen.sampling import Sampler
 
@@ -20,6 +20,20 @@ class Continuation:
     tokens_sampled: int
 
 
+def hear_prime(key_mode: str, prime, meter: codec.Meter) -> tuple[Key | None, int, list[int], codec.Cursor]:
+    """The prime as a preset of this key mode hears it: its key (None where the preset takes keys
+    as written), the shift to the model's key, its tokens, and a cursor past them that opens bars
+    as the model must hear them."""
+    key = estimate_key(prime) if transposes(key_mode) else None
+    shift = key.to_canonical() if key is not None else 0
+    opens_bar = bar_token(tells_mode(key_mode), key)
+    tokens = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter, bar_token=opens_bar)
+    cursor = codec.Cursor(meter, opens_bar)
+    for token in tokens:
+        cursor.advance(token)
+    return key, shift, tokens, cursor
+
+
 def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, bars: int,
                    sampler: Sampler) -> Continuation:
     """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
@@ -29,22 +43,15 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
-    key = estimate_key(prime) if transposes(key_mode) else None
-    shift = key.to_canonical() if key is not None else 0
-    heard = codec.merge_unisons(codec.transpose(prime, shift))
-    opens_bar = bar_token(key_mode, key)
-    prime_tokens = codec.encode(heard, meter, bar_token=opens_bar)
-    cursor = codec.Cursor(meter, opens_bar)
+    key, shift, prime_tokens, cursor = hear_prime(key_mode, prime, meter)
     state = model.initial_state()
-    for token in prime_tokens:
-        cursor.advance(token)
     logits = model.feed(prime_tokens, state)
     last_bar = cursor.bar + bars
     answer = []
     sampled = 0
     while True:
         token = sampler.choose(logits, cursor)
-        if token == opens_bar and cursor.bar + 1 > last_bar:
+        if token == cursor.bar_token and cursor.bar + 1 > last_bar:
             break
         sampled += 1
         note = cursor.advance(token)

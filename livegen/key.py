@@ -73,9 +73,10 @@ def tells_mode(key_mode: str) -> bool:
     return key_mode == "canonical+mode"
 
 
-def bar_token(key_mode: str, key: Key | None) -> int:
-    """The token that opens each bar for a preset of this key mode in ``key`` (None: not known yet)."""
-    minor = tells_mode(key_mode) and key is not None and key.mode == "minor"
+def bar_token(modal: bool, key: Key | None) -> int:
+    """The token that opens each bar in ``key`` (None: not known yet) for a model of the modal
+    vocabulary (``modal``) or of the plain one."""
+    minor = modal and key is not None and key.mode == "minor"
     return codec.BAR_MINOR if minor else codec.BAR
 
 

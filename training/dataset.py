@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from livegen import codec
-from livegen.key import Key, bar_token, estimate_key, transposes
+from livegen.key import Key, bar_token, estimate_key, tells_mode, transposes
 
 TOKEN_DTYPE = np.min_scalar_type(codec.MODAL_VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
@@ -101,7 +101,7 @@ def piece_streams(piece, key_mode: str, augment: int, key: Key | None = None) ->
         return [], "it holds no notes"
     key = key or estimate_key(piece.notes)
     streams: list[list[int]] = []
-    opens_bar = bar_token(key_mode, key)
+    opens_bar = bar_token(tells_mode(key_mode), key)
     try:
         for notes in piece_transpositions(piece.notes, key_mode, augment, key):
             streams.append(codec.encode(notes, piece.meter, bar_token=opens_bar))

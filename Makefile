@@ -19,7 +19,7 @@ $(INSTALLED): pyproject.toml | system
 
 demo: $(INSTALLED)
 	$(LIVEGEN) train examples/chorales --out $(DEMO_DIR)/tiny-preset --size 64 --layers 1 --epochs 15 --seq-len 128
-	$(LIVEGEN) generate --preset $(DEMO_DIR)/tiny-preset --prime examples/phrases/call-d-minor.mid \
+	$(LIVEGEN) generate --preset $(DEMO_DIR)/tiny-preset --prime livegen/demo/phrases/call-d-minor.mid \
 		--bars 8 --seed 1 -o $(DEMO_DIR)/continuation.mid
 	$(LIVEGEN) demo --preset chorale --out-dir $(DEMO_DIR)
 

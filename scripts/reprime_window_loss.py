@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from livegen import codec, preset
-from livegen.evaluate import canonical
-from livegen.midifile import read_midi
-from livegen.runtime import StepModel
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.evaluate.evaluation import canonical
+from livegen.music.midifile import read_midi
+from livegen.model.runtime import StepModel
 
 SEED_BARS = 8
 CALLS = Path(__file__).resolve().parent.parent / "presets" / "chorale" / "calls"

@@ -8,7 +8,9 @@ import time
 import mido
 import pytest
 
-from livegen import codec, preset
+from livegen.music import codec
+
+from livegen.model import preset
 from tests import jackutil
 from tests.helpers import random_weights
 

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from livegen import codec, preset
-from livegen.runtime import StepModel
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.model.runtime import StepModel
 
 
 def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3, vocab=codec.VOCAB_SIZE):

@@ -8,8 +8,8 @@ import time
 
 import mido
 
-from livegen import ports
-from livegen.listener import Listener
+from livegen.live import ports
+from livegen.live.listener import Listener
 
 _probe_numbers = itertools.count()
 STARTED: list[subprocess.Popen] = []  # processes a test started (livegen, keyboards); conftest ends any left running

@@ -4,13 +4,13 @@ follows the player's notes, and leaves nothing sounding."""
 import mido
 import pytest
 
-from livegen import codec
-from livegen.engine import ACCOMPANYING, LISTENING, Companion, CompanionConfig
-from livegen.key import Key, in_scale_ratio
-from livegen.preset import load
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
-from livegen.scheduler import Scheduler
+from livegen.music import codec
+from livegen.live.engine import ACCOMPANYING, LISTENING, Companion, CompanionConfig
+from livegen.music.key import Key, in_scale_ratio
+from livegen.model.preset import load
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
+from livegen.live.scheduler import Scheduler
 from tests.helpers import random_weights
 
 BPM = 120

@@ -2,8 +2,10 @@
 
 import pytest
 
-from livegen import codec, preset
-from livegen.midifile import read_midi, write_midi
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.music.midifile import read_midi, write_midi
 from training import bundled
 from training.trainer import TrainConfig, TrainingError, train, work_dir
 from tests.helpers import phrase
@@ -81,7 +83,7 @@ def test_export_writes_pieces_with_their_pickup_and_skips_what_fails(tmp_path):
 
 def test_the_shipped_calls_leave_out_validation_files_whose_music_was_trained_on(tmp_path):
     from training.card import _ship_calls
-    from livegen.midifile import Piece
+    from livegen.music.midifile import Piece
 
     def piece(tonic):
         return Piece(phrase(tonic, bars=2), codec.Meter(), 120.0)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from livegen.scheduler import Scheduler, TimedNote
+from livegen.live.scheduler import Scheduler, TimedNote
 from tests import jackutil
 from tests.test_scheduler import FakeClock, FakePort
 

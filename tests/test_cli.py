@@ -8,8 +8,8 @@ from pathlib import Path
 import mido
 import pytest
 
-from livegen.cli import train_key_mode
-from livegen.midifile import read_midi
+from livegen.cli.main import train_key_mode
+from livegen.music.midifile import read_midi
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ def test_train_skips_the_broken_file_and_the_preset_generates_real_music(tmp_pat
     card = (tmp_path / "mine" / "README.md").read_text()
     assert "broken.mid" in card and "order-3 Markov" in card
     out = tmp_path / "answer.mid"
-    generated = livegen("generate", "--preset", tmp_path / "mine", "--prime", ROOT / "examples/phrases/call-g-major.mid",
+    generated = livegen("generate", "--preset", tmp_path / "mine", "--prime", ROOT / "livegen/demo/phrases/call-g-major.mid",
                         "--bars", 8, "--seed", 2, "-o", out)
     assert generated.returncode == 0, generated.stderr
     assert read_midi(out).tempo_bpm == pytest.approx(100.0, abs=0.01)
@@ -54,7 +54,7 @@ def answer_notes(path):
 
 
 def test_nonsense_flags_get_a_clear_message_and_exit_code_2(tmp_path):
-    result = livegen("generate", "--preset", "x", "--prime", ROOT / "examples/phrases/call-g-major.mid",
+    result = livegen("generate", "--preset", "x", "--prime", ROOT / "livegen/demo/phrases/call-g-major.mid",
                      "-o", tmp_path / "o.mid", "--temperature", "-1")
     assert result.returncode == 2
     assert "--temperature" in result.stderr and "-1" in result.stderr
@@ -76,7 +76,7 @@ def test_train_flags_choose_how_the_preset_meets_keys(transpose, mode_bars, key_
 
 
 def test_a_missing_preset_and_a_corrupt_prime_are_one_line_errors(tmp_path):
-    missing = livegen("generate", "--preset", "no-such-preset", "--prime", ROOT / "examples/phrases/call-g-major.mid",
+    missing = livegen("generate", "--preset", "no-such-preset", "--prime", ROOT / "livegen/demo/phrases/call-g-major.mid",
                       "-o", tmp_path / "o.mid")
     assert missing.returncode == 1
     assert "no preset called 'no-such-preset'" in missing.stderr and "Traceback" not in missing.stderr

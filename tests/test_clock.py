@@ -4,10 +4,10 @@ import mido
 import numpy as np
 import pytest
 
-from livegen.clock import ExternalClock, InternalClock
-from livegen.engine import ANSWERING, LISTENING, Companion, CompanionConfig
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler
+from livegen.live.clock import ExternalClock, InternalClock
+from livegen.live.engine import ANSWERING, LISTENING, Companion, CompanionConfig
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler
 from tests.helpers import random_weights
 from tests.test_engine import G_MAJOR_CALL, ListSink
 

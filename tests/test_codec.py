@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livegen import codec
-from livegen.codec import Meter, Note
+from livegen.music import codec
+from livegen.music.codec import Meter, Note
 
 
 def notes_strategy(max_tick=400):

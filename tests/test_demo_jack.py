@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from livegen.midifile import read_midi
+from livegen.music.midifile import read_midi
 
 pytestmark = pytest.mark.jack
 

@@ -4,11 +4,11 @@ import mido
 import numpy as np
 import pytest
 
-from livegen import codec
-from livegen.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion, CompanionConfig
-from livegen.key import Key
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
+from livegen.music import codec
+from livegen.live.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion, CompanionConfig
+from livegen.music.key import Key
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
 from tests.helpers import Recorder, random_weights
 
 BEAT = 0.5  # 120 bpm

@@ -15,12 +15,15 @@ import mido
 import pytest
 from click.testing import CliRunner
 
-from livegen.cli import cli
-from livegen.midifile import MAX_DELTA_TICKS, MidiFileError, read_midi
+from livegen.cli.main import cli
+from livegen.music.midifile import MAX_DELTA_TICKS, MidiFileError, read_midi
 from training.midi_folder import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_PATHS = sorted(p for p in (ROOT / "examples").glob("*/*.mid") if p.name != "broken.mid")
+PHRASE_FOLDER = ROOT / "livegen" / "demo" / "phrases"
+CHORALE_FOLDER = ROOT / "examples" / "chorales"
+SEED_PATHS = sorted(p for folder in (PHRASE_FOLDER, CHORALE_FOLDER) for p in folder.glob("*.mid")
+                    if p.name != "broken.mid")
 SEEDS = {path.name: path.read_bytes() for path in SEED_PATHS}
 PHRASES = [name for name in SEEDS if name.startswith("call-")]
 SECONDS_PER_FILE = 2.0  # normal files read in ~5 ms; over this is a hang
@@ -119,7 +122,7 @@ def file_bytes(tracks, file_type=1, division=480) -> bytes:
 
 def seed_events(name: str):
     """Each track of a seed file as a list of [delta bytes, event bytes]."""
-    midi_file = mido.MidiFile(ROOT / "examples" / ("phrases" if name in PHRASES else "chorales") / name)
+    midi_file = mido.MidiFile((PHRASE_FOLDER if name in PHRASES else CHORALE_FOLDER) / name)
     return [[[vlq(m.time), _encoded(m)] for m in track] for track in midi_file.tracks]
 
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from livegen import codec
-from livegen.generate import continue_notes
-from livegen.key import Key
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
+from livegen.music import codec
+from livegen.model.generate import continue_notes
+from livegen.music.key import Key
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
 from tests.helpers import Recorder, phrase, random_weights
 
 

@@ -5,8 +5,8 @@ import json
 import mido
 import pytest
 
-from livegen.codec import Meter, Note
-from livegen.midifile import write_midi
+from livegen.music.codec import Meter, Note
+from livegen.music.midifile import write_midi
 from training import midi_folder
 from training.bench_ingest import bench_ingest
 from training.midi_folder import default_cache_dir, format_report, ingest, read_music21

@@ -2,9 +2,9 @@
 
 import pytest
 
-from livegen import codec
-from livegen.codec import Note
-from livegen.key import Key, bar_token, estimate_key, in_scale_ratio, key_correlation, tells_mode, transposes
+from livegen.music import codec
+from livegen.music.codec import Note
+from livegen.music.key import Key, bar_token, estimate_key, in_scale_ratio, key_correlation, tells_mode, transposes
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)

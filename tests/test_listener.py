@@ -3,7 +3,7 @@
 import mido
 import pytest
 
-from livegen.listener import ArrivalStamps, Listener
+from livegen.live.listener import ArrivalStamps, Listener
 
 
 class QueuedPort:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livegen.codec import MAX_BAR_TICKS, Meter, Note, merge_unisons
-from livegen.midifile import (
+from livegen.music.codec import MAX_BAR_TICKS, Meter, Note, merge_unisons
+from livegen.music.midifile import (
     MAX_BARS,
     MAX_FILE_BYTES,
     MidiFileError,

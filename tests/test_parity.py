@@ -10,8 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from livegen import codec, preset
-from livegen.runtime import StepModel
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.model.runtime import StepModel
 from training.model import build_model, export_weights
 
 TOLERANCE = 1e-4
@@ -65,7 +67,7 @@ def test_numpy_step_equals_keras_stateful_and_sequence(layers):
 
 
 def test_live_modules_do_not_import_tensorflow_music21_or_training():
-    live = ["livegen.runtime", "livegen.preset", "livegen.codec", "livegen.key", "livegen.sampling"]
+    live = ["livegen.model.runtime", "livegen.model.preset", "livegen.music.codec", "livegen.music.key", "livegen.model.sampling"]
     script = (
         "import importlib, sys\n"
         f"for name in {live!r}: importlib.import_module(name)\n"

@@ -13,8 +13,8 @@ import time
 import mido
 import pytest
 
-from livegen import codec
-from livegen.midifile import read_midi
+from livegen.music import codec
+from livegen.music.midifile import read_midi
 from tests import jackutil
 
 pytestmark = pytest.mark.jack

@@ -7,8 +7,8 @@ import sys
 import mido
 import pytest
 
-from livegen import ports
-from livegen.ports import PortError
+from livegen.live import ports
+from livegen.live.ports import PortError
 from tests import jackutil
 
 MPK = "MPK mini:MPK mini MIDI 1 20:0"

@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from livegen import codec, preset
+from livegen.music import codec
+
+from livegen.model import preset
 from tests.helpers import random_weights
 
 DIMS = {"embedding": 8, "hidden": 16, "layers": 2}

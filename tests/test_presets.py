@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from livegen import codec, preset
-from livegen.cli_music import eval_command, show_command
-from livegen.evaluate import METRICS, SYSTEMS, EvalConfig, cut_calls, evaluate
-from livegen.generate import continue_notes
-from livegen.key import Key, in_scale_ratio, transposes
-from livegen.midifile import Piece, read_midi, write_midi
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.cli.music import eval_command, show_command
+from livegen.evaluate.evaluation import METRICS, SYSTEMS, EvalConfig, cut_calls, evaluate
+from livegen.model.generate import continue_notes
+from livegen.music.key import Key, in_scale_ratio, transposes
+from livegen.music.midifile import Piece, read_midi, write_midi
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
 from tests.helpers import phrase, random_weights
 
 # (tonic pitch, minor): E major, F minor, B-flat major: keys off the canonical C major / A minor.
@@ -97,7 +99,7 @@ def test_eval_command_runs_on_a_tiny_preset_and_reports_every_metric(tiny_preset
 
 
 def test_presets_command_lists_a_users_folder_with_its_evaluation(tiny_preset, calls_folder, tmp_path):
-    from livegen.cli import cli
+    from livegen.cli.main import cli
 
     runner = CliRunner()
     evaluated = runner.invoke(eval_command, ["--preset", str(tiny_preset), "--calls", str(calls_folder),

@@ -6,8 +6,8 @@ import time
 import mido
 import pytest
 
-from livegen import codec
-from livegen.engine import ANSWERING, LISTENING, MAX_HISTORY_NOTES, CompanionConfig
+from livegen.music import codec
+from livegen.live.engine import ANSWERING, LISTENING, MAX_HISTORY_NOTES, CompanionConfig
 from tests.test_engine import BEAT, G_MAJOR_CALL, make, play_call, run_until
 
 

@@ -6,8 +6,10 @@ import mido
 import numpy as np
 import pytest
 
-from livegen import codec, preset
-from livegen.recorder import PLAYER, Recorder
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.live.recorder import PLAYER, Recorder
 from tests.helpers import random_weights
 
 DIMS = {"embedding": 8, "hidden": 16, "layers": 2}

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from livegen import codec
-from livegen.runtime import StepModel
+from livegen.music import codec
+from livegen.model.runtime import StepModel
 from tests.helpers import phrase, random_weights
 
 

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livegen import codec
-from livegen.key import Key
-from livegen.sampling import GrammarMask, Sampler, SamplingConfig, draw
+from livegen.music import codec
+from livegen.music.key import Key
+from livegen.model.sampling import GrammarMask, Sampler, SamplingConfig, draw
 
 
 def random_walk(config, seed, tokens=400, meter=codec.Meter()):

@@ -2,8 +2,8 @@
 
 import mido
 
-from livegen.recorder import MODEL, Recorder
-from livegen.scheduler import Scheduler, TimedNote
+from livegen.live.recorder import MODEL, Recorder
+from livegen.live.scheduler import Scheduler, TimedNote
 
 
 class FakeClock:

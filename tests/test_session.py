@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from livegen import preset
-from livegen.engine import CompanionConfig
-from livegen.sampling import SamplingConfig
-from livegen.session import PortsConfig, Session
+from livegen.model import preset
+from livegen.live.engine import CompanionConfig
+from livegen.model.sampling import SamplingConfig
+from livegen.live.session import PortsConfig, Session
 
 
 def signal_soon(signum, after=0.3):

@@ -7,12 +7,12 @@ import time
 
 import mido
 
-from livegen.engine import MAX_HISTORY_NOTES, REPORTS_KEPT, Companion, CompanionConfig
-from livegen.recorder import PLAYER, Recorder
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
-from livegen.scheduler import Scheduler
-from livegen.session import EngineThread
+from livegen.live.engine import MAX_HISTORY_NOTES, REPORTS_KEPT, Companion, CompanionConfig
+from livegen.live.recorder import PLAYER, Recorder
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
+from livegen.live.scheduler import Scheduler
+from livegen.live.session import EngineThread
 from tests.helpers import random_weights
 from tests.test_play_jack import sounding_after
 from tests.test_scheduler import FakePort

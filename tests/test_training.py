@@ -10,11 +10,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from livegen import codec, preset
-from livegen.key import Key, estimate_key
-from livegen.midifile import Piece, write_midi
-from livegen.runtime import StepModel
-from training.baseline import MarkovModel
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.music.key import Key, estimate_key
+from livegen.music.midifile import Piece, write_midi
+from livegen.model.runtime import StepModel
+from livegen.evaluate.baseline import MarkovModel
 from training.bench_input import bench_input
 from training.dataset import (
     StoredFile,

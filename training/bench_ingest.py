@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from livegen.midifile import MidiFileError, read_midi
+from livegen.music.midifile import MidiFileError, read_midi
 from training.midi_folder import MIDI_SUFFIXES, music_files, read_music21
 
 

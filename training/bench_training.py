@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from livegen import codec
-from livegen.runtime import StepModel
+from livegen.music import codec
+from livegen.model.runtime import StepModel
 from training.model import build_model, export_weights
 from training.trainer import TrainConfig, new_model
 

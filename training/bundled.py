@@ -3,8 +3,8 @@
 Each style names its corpus pieces, how they are exported and how the model is sized. The
 pieces go through :func:`training.midi_folder.piece_from_score` (pickups kept off the beat) into
 one ``.mid`` per piece in a work folder outside the repository (reused when complete), then
-:func:`training.trainer.train` fits the preset into ``presets/NAME`` with a fixed seed, its log
-appended to ``presets/NAME.log``. After training the model card gains the evaluation
+:func:`training.trainer.train` fits the preset into ``livegen/presets/NAME`` with a fixed seed, its log
+appended to ``livegen/presets/NAME.log``. After training the model card gains the evaluation
 (:mod:`training.card`). An interrupted run continues with ``--resume``.
 """
 
@@ -20,10 +20,11 @@ from typing import Callable, Iterator
 
 import click
 
+from livegen.model.preset import bundled_dir
 from training.trainer import TrainConfig
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-PRESETS = REPOSITORY / "presets"
+PRESETS = bundled_dir()
 EXPORT_MARKER = "export.json"
 EXPORT_VERSION = 1  # bump when exporting changes, so old work folders are rebuilt
 
@@ -141,7 +142,7 @@ def cache_root() -> Path:
 
 def export_pieces(style: Style, folder: Path, limit: int | None, log) -> dict:
     """Write the style's pieces as ``.mid`` files into ``folder``; reuse a complete earlier export."""
-    from livegen.midifile import write_midi
+    from livegen.music.midifile import write_midi
     from training.midi_folder import piece_from_score
 
     marker = folder / EXPORT_MARKER
@@ -227,7 +228,7 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
 @click.option("--resume", is_flag=True, help="Continue an interrupted fit from its checkpoint.")
 @click.option("--limit", type=click.IntRange(2), help="Smoke test: only the first N pieces.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Preset directory (default presets/NAME).")
+              help="Preset directory (default livegen/presets/NAME).")
 @click.option("--epochs", type=click.IntRange(1), help="Override the epoch cap (smoke tests).")
 @click.option("--max-minutes", type=click.FloatRange(0, 100_000),
               help="Override the fitting-time cap (a resumed fit may change it; 0: none).")

@@ -16,11 +16,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from livegen import codec, preset
-from livegen.cli_music import CALLS_FOLDER, read_calls
-from livegen.evaluate import EvalConfig, evaluate, format_table
-from livegen.midifile import write_midi
-from livegen.pianoroll import draw
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.cli.music import CALLS_FOLDER, read_calls
+from livegen.evaluate.evaluation import EvalConfig, evaluate, format_table
+from livegen.music.midifile import write_midi
+from livegen.render.pianoroll import draw
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 PARITY_TOLERANCE = 1e-3  # max |logit difference| float16 weights may cost against Keras
@@ -91,8 +93,8 @@ def compact_weights(out: Path, pieces, log) -> dict:
     """
     import numpy as np
 
-    from livegen.evaluate import canonical_stream
-    from livegen.runtime import StepModel
+    from livegen.evaluate.evaluation import canonical_stream
+    from livegen.model.runtime import StepModel
 
     loaded = preset.load(str(out))
     stored = np.load(out / preset.WEIGHTS_NAME, allow_pickle=False)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from livegen import codec
-from livegen.key import Key, bar_token, estimate_key, tells_mode, transposes
+from livegen.music import codec
+from livegen.music.key import Key, bar_token, estimate_key, tells_mode, transposes
 
 TOKEN_DTYPE = np.min_scalar_type(codec.MODAL_VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from livegen.midifile import read_midi, write_midi
+from livegen.music.midifile import read_midi, write_midi
 from training.midi_folder import piece_from_score
 
 CHORALES_PER_MODE = 12

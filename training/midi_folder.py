@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from livegen.codec import TICKS_PER_BEAT, Meter, Note
-from livegen.midifile import (
+from livegen.music.codec import TICKS_PER_BEAT, Meter, Note
+from livegen.music.midifile import (
     DEFAULT_TEMPO_BPM,
     MidiFileError,
     Piece,

@@ -29,9 +29,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from livegen import codec, preset
-from livegen.key import KEY_MODES, tells_mode
-from training.baseline import MarkovModel
+from livegen.music import codec
+
+from livegen.model import preset
+from livegen.music.key import KEY_MODES, tells_mode
+from livegen.evaluate.baseline import MarkovModel
 from training.dataset import (
     TokenStore,
     make_tf_dataset,

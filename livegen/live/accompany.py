@@ -17,8 +17,8 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from livegen import codec
-from livegen.scheduler import TimedNote
+from livegen.music import codec
+from livegen.live.scheduler import TimedNote
 
 REPLAN_MARGIN_S = 0.004  # notes due sooner than this are on their way out and are kept
 STREAM_TOKENS_PER_TICK = 24  # sample at most this much of the lookahead per tick (~2 ms) ...

@@ -19,11 +19,11 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from livegen import codec
-from livegen.engine import REPRIME_TOKENS, Companion, CompanionConfig
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
-from livegen.scheduler import Scheduler, TimedNote
+from livegen.music import codec
+from livegen.live.engine import REPRIME_TOKENS, Companion, CompanionConfig
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
+from livegen.live.scheduler import Scheduler, TimedNote
 
 PLAYER_CHANNEL = 15
 DEFAULT_DIMS = {"embedding": 64, "hidden": 256, "layers": 2}
@@ -32,7 +32,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "chorales"
 
 def random_weights(dims: dict, seed: int = 0) -> dict:
     """Weights of the preset layout with random values: timing does not depend on training."""
-    from livegen.preset import expected_arrays
+    from livegen.model.preset import expected_arrays
 
     rng = np.random.default_rng(seed)
     return {name: (rng.standard_normal(shape) * 0.1).astype(np.float32)
@@ -229,7 +229,7 @@ def bench_jack(seconds: float, notes_per_second: float = 8.0) -> dict:
     jack_midi_dump stamps each event with JACK's frame time; rtmidi delivers at the start of the
     next period, so one period (128 frames at 48 kHz: 2.67 ms) is the floor of what it can see.
     """
-    from livegen import ports
+    from livegen.live import ports
 
     if shutil.which("jack_midi_dump") is None:
         return {"skipped": "jack_midi_dump is not installed (Debian: jackd2)"}
@@ -277,12 +277,12 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
     A player port plays a two-bar call into ``livegen:in``; an ear port hears the player's notes
     (the downbeat, on the same path livegen hears them) and the answer.
     """
-    from livegen import ports
-    from livegen.demo import call_events, play_into
-    from livegen.listener import Listener
-    from livegen.midifile import Piece
-    from livegen.preset import Preset
-    from livegen.session import PortsConfig, Session
+    from livegen.live import ports
+    from livegen.demo.run import call_events, play_into
+    from livegen.live.listener import Listener
+    from livegen.music.midifile import Piece
+    from livegen.model.preset import Preset
+    from livegen.live.session import PortsConfig, Session
 
     try:
         ports.select_backend("jack")
@@ -349,11 +349,12 @@ def peak_rss_kb():
 STARTUP_SCRIPT = PEAK_RSS + """
 import sys, time
 started = time.perf_counter()
-from livegen import session, engine, scheduler, runtime, sampling, ports
-from livegen.runtime import StepModel
+from livegen.live import session, engine, scheduler, ports
+from livegen.model import runtime, sampling
+from livegen.model.runtime import StepModel
 import numpy as np
 rng = np.random.default_rng(0)
-from livegen.preset import expected_arrays
+from livegen.model.preset import expected_arrays
 weights = {n: (rng.standard_normal(s) * 0.1).astype(np.float32) for n, s in expected_arrays(%r).items()}
 StepModel(weights).warm_up()
 ready = time.perf_counter() - started

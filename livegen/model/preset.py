@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from livegen import codec
-from livegen.key import KEY_MODES, tells_mode
+from livegen.music import codec
+from livegen.music.key import KEY_MODES, tells_mode
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "preset.json"
@@ -52,7 +52,7 @@ class Preset:
 
 
 def bundled_dir() -> Path:
-    """Where bundled presets live: ``LIVEGEN_PRESETS`` or the repository's ``presets/``."""
+    """Where bundled presets live: ``LIVEGEN_PRESETS`` or the installed package's ``presets/``."""
     override = os.environ.get("LIVEGEN_PRESETS")
     if override:
         return Path(override)

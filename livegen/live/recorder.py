@@ -7,7 +7,7 @@ from pathlib import Path
 
 import mido
 
-from livegen.midifile import save_atomically
+from livegen.music.midifile import save_atomically
 
 PLAYER = "player"
 MODEL = "livegen"

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import mido
 
-from livegen import calibrate, ports
-from livegen.clock import ExternalClock
-from livegen.engine import CLOCK_MESSAGES, Companion, CompanionConfig
-from livegen.listener import Listener
-from livegen.preset import Preset
-from livegen.recorder import PLAYER, Recorder
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
-from livegen.scheduler import THRU, Scheduler
-from livegen.worker import Worker
+from livegen.live import calibrate, ports
+from livegen.live.clock import ExternalClock
+from livegen.live.engine import CLOCK_MESSAGES, Companion, CompanionConfig
+from livegen.live.listener import Listener
+from livegen.model.preset import Preset
+from livegen.live.recorder import PLAYER, Recorder
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
+from livegen.live.scheduler import THRU, Scheduler
+from livegen.live.worker import Worker
 
 CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
                               "aftertouch", "polytouch", "program_change"})

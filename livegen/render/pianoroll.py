@@ -10,9 +10,9 @@ from pathlib import Path
 
 import mido
 
-from livegen import codec
-from livegen.key import PITCH_NAMES
-from livegen.midifile import Piece, read_midi
+from livegen.music import codec
+from livegen.music.key import PITCH_NAMES
+from livegen.music.midifile import Piece, read_midi
 
 TRACK_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 

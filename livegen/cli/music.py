@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from livegen.cli_errors import reports_errors
+from livegen.cli.errors import reports_errors
 
 CALLS_FOLDER = "calls"  # held-out pieces a bundled preset carries for its evaluation
 
@@ -21,7 +21,7 @@ def read_calls(folder: Path, skipped=None):
     A file that cannot be read is left out; ``skipped`` (a list), when given, gets
     ``(file name, reason)`` for each.
     """
-    from livegen.midifile import MidiFileError, read_midi
+    from livegen.music.midifile import MidiFileError, read_midi
 
     files = sorted(path for path in Path(folder).iterdir() if path.suffix.lower() in {".mid", ".midi"})
     if not files:
@@ -59,7 +59,8 @@ def read_calls(folder: Path, skipped=None):
 def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, temperature, top_p,
                  baseline_keys):
     """Answer held-out calls in several keys and measure the answers against the real music."""
-    from livegen import evaluate, preset as presets
+    from livegen.evaluate import evaluation as evaluate
+    from livegen.model import preset as presets
 
     loaded = presets.load(preset_name)
     folder = calls_folder if calls_folder is not None else loaded.path / CALLS_FOLDER
@@ -89,7 +90,7 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
 @reports_errors
 def show_command(midi_file, out_file):
     """Draw a MIDI file as a piano roll (PNG), one colour per track."""
-    from livegen import pianoroll
+    from livegen.render import pianoroll
 
     pianoroll.draw_file(midi_file, out_file)
     click.echo(f"piano roll of {midi_file} written to {out_file}")

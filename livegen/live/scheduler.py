@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import mido
 
-from livegen.ports import panic_messages
-from livegen.recorder import MODEL
-from livegen.worker import Worker
+from livegen.live.ports import panic_messages
+from livegen.live.recorder import MODEL
+from livegen.live.worker import Worker
 
 NOTE_OFF_FIRST = 0  # at one deadline, releases go before new notes so a repeated pitch restarts
 OTHER = 1

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livegen import codec
-from livegen.generate import continue_notes, hear_prime
-from livegen.key import MODES, Key, bar_token, estimate_key, in_scale_ratio, key_correlation, tells_mode, transposes
-from livegen.midifile import Piece
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler, SamplingConfig
+from livegen.music import codec
+from livegen.model.generate import continue_notes, hear_prime
+from livegen.music.key import MODES, Key, bar_token, estimate_key, in_scale_ratio, key_correlation, tells_mode, transposes
+from livegen.music.midifile import Piece
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
 
 # Shifts (semitones) that move each call into other keys: sharps and flats, up and down.
 KEY_SHIFTS = (0, 5, -2, 3, -4, 1, -5, 2, 4, -1, 6, -3)
@@ -421,10 +421,10 @@ def _losses(model, preset, cut, calls, training_pieces) -> dict:
         losses["markov3_note"] = "no training data at hand: see the card's validation losses"
         return losses
     try:
-        from training.baseline import MarkovModel
+        from livegen.evaluate.baseline import MarkovModel
     except ImportError as error:
         losses["markov3"] = None
-        losses["markov3_note"] = f"training.baseline is not installed ({error})"
+        losses["markov3_note"] = f"livegen.evaluate.baseline is not installed ({error})"
         return losses
     training_streams = [canonical_stream(piece.notes, piece.meter, preset.key_mode)
                         for _, piece in training_pieces]

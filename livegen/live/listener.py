@@ -11,7 +11,7 @@ import time
 
 import mido
 
-from livegen.worker import Worker
+from livegen.live.worker import Worker
 
 POLL_SECONDS = 0.001
 

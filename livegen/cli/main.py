@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from livegen import __version__
-from livegen.cli_errors import Failure, reports_errors
-from livegen.knobs import KNOBS
+from livegen.cli.errors import Failure, reports_errors
+from livegen.live.knobs import KNOBS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,11 +106,11 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
 def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_p, polyphony,
              key_lock, seed, bpm):
     """Continue a MIDI file offline and write call and answer to a new .mid."""
-    from livegen import generate as continuation, preset as presets
-    from livegen.key import estimate_key, transposes
-    from livegen.midifile import read_midi, write_midi
-    from livegen.runtime import StepModel
-    from livegen.sampling import Sampler, SamplingConfig
+    from livegen.model import generate as continuation, preset as presets
+    from livegen.music.key import estimate_key, transposes
+    from livegen.music.midifile import read_midi, write_midi
+    from livegen.model.runtime import StepModel
+    from livegen.model.sampling import Sampler, SamplingConfig
 
     loaded = presets.load(preset_name)
     piece = read_midi(prime)
@@ -140,7 +140,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
 def list_presets(folders):
     """List presets with what they are and how well they play: the bundled ones, those in
     ./presets (where 'livegen train --out presets/NAME' puts yours), and those in FOLDERS."""
-    from livegen import preset as presets
+    from livegen.model import preset as presets
 
     bundled = presets.bundled_dir()
     places = [bundled, Path("presets"), *folders]
@@ -216,7 +216,7 @@ BACKEND_HELP = "MIDI API: jack, alsa, coremidi, windows-mm, or a mido backend na
 @reports_errors
 def list_ports(backend):
     """List MIDI inputs (keyboards) and outputs (synths, DAW tracks)."""
-    from livegen import ports
+    from livegen.live import ports
 
     choice = _backend(backend)
     inputs, outputs = ports.list_ports()
@@ -230,7 +230,7 @@ def list_ports(backend):
 
 
 def _backend(name):
-    from livegen import ports
+    from livegen.live import ports
 
     try:
         choice = ports.select_backend(name)
@@ -249,7 +249,7 @@ def _backend(name):
 @reports_errors
 def panic(output_name, channels, backend):
     """Silence a synth: sustain pedal up, all notes off, all sound off."""
-    from livegen import ports
+    from livegen.live import ports
 
     _backend(backend)
     try:
@@ -338,11 +338,12 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
          send_clock, metronome, metronome_channel, count_in, temperature, top_p, polyphony, density, lowest, highest, key_lock, seed, record,
          latency_offset, duration, reconnect, quiet):
     """Play a phrase; the companion answers in tempo. Ctrl-C ends the session."""
-    from livegen import knobs, ports, preset as presets
-    from livegen.engine import CompanionConfig
-    from livegen.key import transposes
-    from livegen.sampling import SamplingConfig
-    from livegen.session import PortsConfig, Session, print_status
+    from livegen.live import knobs, ports
+    from livegen.model import preset as presets
+    from livegen.live.engine import CompanionConfig
+    from livegen.music.key import transposes
+    from livegen.model.sampling import SamplingConfig
+    from livegen.live.session import PortsConfig, Session, print_status
 
     if not virtual and (input_name is None or output_name is None) and not create:
         raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
@@ -429,9 +430,10 @@ def play(input_name, output_name, preset_names, mode, rest_bars, virtual, create
 @reports_errors
 def demo(preset_name, call_file, out_dir, backend, seed, temperature):
     """Play a bundled phrase into the companion through real MIDI ports and hear its answer."""
-    from livegen import demo as demos, preset as presets
+    from livegen.demo import run as demos
+    from livegen.model import preset as presets
 
-    call = call_file or Path(__file__).resolve().parent.parent / "examples" / "phrases" / "call-g-major.mid"
+    call = call_file or demos.BUNDLED_CALL
     loaded = presets.load(preset_name)
     report = demos.run_demo(loaded, call, out_dir, backend=backend, seed=seed, temperature=temperature,
                             log=lambda text: click.echo(text, err=True))
@@ -446,7 +448,7 @@ def demo(preset_name, call_file, out_dir, backend, seed, temperature):
 @reports_errors
 def bench(quick, json_path, no_compare):
     """Measure the live path (step, sampling, readiness, scheduler, start-up) against its anchors."""
-    from livegen import bench as benchmarks
+    from livegen.bench import live as benchmarks
 
     results = benchmarks.run(quick=quick, compare=not no_compare, log=lambda text: click.echo(text, err=True))
     machine = results["machine"]
@@ -473,8 +475,8 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
     import threading
     import time
 
-    from livegen import calibrate as calibration, ports
-    from livegen.listener import Listener
+    from livegen.live import calibrate as calibration, ports
+    from livegen.live.listener import Listener
 
     if not virtual and (output_name is None or input_name is None):
         raise click.UsageError("name both ports (--out and --in, see 'livegen ports') or use --virtual")
@@ -515,7 +517,7 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
 
 def _learner(path: Path, companion):
     """What MIDI learn says and does after each knob: ask for the next, save when all are bound."""
-    from livegen import knobs
+    from livegen.live import knobs
 
     def learned(name, control, left):
         click.echo(f"{name} -> CC {control}" + (f"; now move the knob for {left[0]}" if left else ""), err=True)
@@ -528,7 +530,7 @@ def _learner(path: Path, companion):
 
 def _register_music_commands() -> None:
     """``eval`` and ``show`` live in their own module; they import their heavy parts lazily."""
-    from livegen.cli_music import eval_command, show_command
+    from livegen.cli.music import eval_command, show_command
 
     cli.add_command(eval_command)
     cli.add_command(show_command)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from livegen import codec
+from livegen.music import codec
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from livegen import codec
+from livegen.music import codec
 
 ORDER = 3
 

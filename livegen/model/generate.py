@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from livegen import codec
-from livegen.key import Key, bar_token, estimate_key, tells_mode, transposes
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler
+from livegen.music import codec
+from livegen.music.key import Key, bar_token, estimate_key, tells_mode, transposes
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler
 
 
 @dataclass(frozen=True)

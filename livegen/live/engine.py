@@ -3,7 +3,7 @@
 ``Companion`` is the logic, driven by ``hear(message, time)`` and ``tick(time)`` with times in
 seconds, so tests run it on a fake clock. ``EngineThread`` drives it from the listener's queue.
 It answers phrases (this module) or plays along with them (``--mode accompany``:
-:mod:`livegen.accompany`).
+:mod:`livegen.live.accompany`).
 
 Streaming priming: each player note is encoded as soon as it is complete (key released), in onset
 order, so when the phrase ends the model state is already primed and the answer costs only its
@@ -23,14 +23,14 @@ import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from livegen import codec
-from livegen.accompany import AccompanyMixin, Stream
-from livegen.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
-from livegen.key import KEY_MODES, Key, bar_token, estimate_key, transposes
-from livegen.knobs import KNOBS
-from livegen.runtime import StepModel
-from livegen.sampling import Sampler
-from livegen.scheduler import TimedNote
+from livegen.music import codec
+from livegen.live.accompany import AccompanyMixin, Stream
+from livegen.live.clock import CLOCKS_PER_BEAT, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
+from livegen.music.key import KEY_MODES, Key, bar_token, estimate_key, transposes
+from livegen.live.knobs import KNOBS
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler
+from livegen.live.scheduler import TimedNote
 
 LISTENING = "listening"
 PLAYING = "playing"
@@ -77,7 +77,7 @@ class CompanionConfig:
     click_bars: int | None = None  # the click stops after this many bars (a count-in); None: it goes on
     send_clock: bool = False  # be the MIDI clock master (24 PPQN from the session's start): sets the grid too
     auto_tempo: bool = False  # take the tempo from the first phrase (``bpm`` until then, and if it cannot)
-    knobs: tuple[tuple[int, str], ...] = ()  # (controller, knob name) pairs, see livegen.knobs
+    knobs: tuple[tuple[int, str], ...] = ()  # (controller, knob name) pairs, see livegen.live.knobs
     learn: tuple[str, ...] = ()  # knobs to bind by MIDI learn, in this order
     mode: str = "answer"  # "answer": call and response; "accompany": play along while the player plays
     rest_bars: int = 2  # accompany: after this many bars of the player's silence, finish the bar and rest

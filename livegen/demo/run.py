@@ -17,16 +17,19 @@ from pathlib import Path
 
 import mido
 
-from livegen import codec, ports
-from livegen.engine import LISTENING, CompanionConfig
-from livegen.key import Key, estimate_key, in_scale_ratio
-from livegen.midifile import Piece, read_midi
-from livegen.preset import Preset
-from livegen.recorder import MODEL, PLAYER
-from livegen.sampling import SamplingConfig
-from livegen.session import PortsConfig, Session
+from livegen.music import codec
+
+from livegen.live import ports
+from livegen.live.engine import LISTENING, CompanionConfig
+from livegen.music.key import Key, estimate_key, in_scale_ratio
+from livegen.music.midifile import Piece, read_midi
+from livegen.model.preset import Preset
+from livegen.live.recorder import MODEL, PLAYER
+from livegen.model.sampling import SamplingConfig
+from livegen.live.session import PortsConfig, Session
 
 JACKD = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"]
+BUNDLED_CALL = Path(__file__).resolve().parent / "phrases" / "call-g-major.mid"  # travels in the package
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 

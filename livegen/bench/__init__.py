@@ -1,0 +1,1 @@
+"""``livegen bench``: the live path measured against the ways it replaces."""

@@ -1,0 +1,1 @@
+"""The ``livegen`` command: turns options into configs and errors into messages and exit codes."""

@@ -1,0 +1,1 @@
+"""``livegen demo``: a bundled call played through real ports into the live companion."""

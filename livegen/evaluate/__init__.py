@@ -1,0 +1,1 @@
+"""How answers measure against real continuations, and the Markov baseline (numpy only)."""

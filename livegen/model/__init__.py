@@ -1,0 +1,1 @@
+"""The trained model at play time: presets, the numpy step runtime, sampling and offline generation."""

@@ -320,7 +320,7 @@ def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
             companion.hear(mido.Message("note_off", note=pitch + beat % 3), now)
     companion.tick(now)
     fed.clear()
-    companion._reprime(now)
+    companion.reprime(now)
     (tokens,) = fed
     assert len(tokens) <= REPRIME_TOKENS < companion.writer.cursor.tokens_read
     onsets = {}

@@ -368,7 +368,7 @@ class Companion(AccompanyMixin):
         if self.answer is not None:
             self._end_answer(at, interrupted=True)  # its state belongs to the other model
         self.model = self.models[index]
-        self._reprime(at)  # an accompaniment re-forks from the new state on its next tick
+        self.reprime(at)  # an accompaniment re-forks from the new state on its next tick
 
     def _transport(self, event: str | None, at: float) -> None:
         """The DAW's start, continue or stop: a stop silences the model at once."""
@@ -399,7 +399,7 @@ class Companion(AccompanyMixin):
         """
         bar = self.meter.locate(max(0, math.floor(self._tick_of(at))))[0] + 1 if self.clock.started else 0
         self.clock.start(at - bar * self.config.beats_per_bar * self.clock.seconds_per_beat)
-        self._reprime(at)
+        self.reprime(at)
 
     # -- time ------------------------------------------------------------------------------------
     def tick(self, now: float) -> None:
@@ -428,7 +428,7 @@ class Companion(AccompanyMixin):
         """Book the clock pulses and metronome clicks a little ahead, on absolute beat times."""
         if not self.clock.started:
             self.clock.start(now + 0.1)
-            self._reprime(now)
+            self.reprime(now)
             self._next_pulse = 0
             if self.config.send_clock:
                 self.sink.send_at([(self.clock.time_of_beat(0) - 0.001, mido.Message("start"))], METRONOME_TAG)
@@ -499,7 +499,7 @@ class Companion(AccompanyMixin):
         if key == self.key:
             return False
         self.key = key
-        self._reprime(now)
+        self.reprime(now)
         return True
 
     def _estimate_key(self) -> Key | None:
@@ -520,7 +520,7 @@ class Companion(AccompanyMixin):
     def _feed_note(self, note: codec.Note, now: float) -> None:
         bar, _ = self.meter.locate(note.onset)
         if bar - self.base_bar - self.writer.cursor.bar > 2:
-            self._reprime(now)  # after a long silence, rebuild from the buffer rather than feed empty bars
+            self.reprime(now)  # after a long silence, rebuild from the buffer rather than feed empty bars
             return
         model_note = codec.Note(note.onset - self.meter.bar_start(self.base_bar), note.pitch,
                                 note.velocity, note.duration)
@@ -529,7 +529,7 @@ class Companion(AccompanyMixin):
         except ValueError:
             if model_note.onset == self.writer.cursor.onset:
                 return  # a lower or repeated pitch on an onset already fed (a flood): the next re-prime has it
-            self._reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
+            self.reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
             return
         self._step(tokens)
 
@@ -540,7 +540,7 @@ class Companion(AccompanyMixin):
             self.step_seconds.append((self.perf_now() - started) / len(tokens))
             del self.step_seconds[:-1000]
 
-    def _reprime(self, now: float) -> None:
+    def reprime(self, now: float) -> None:
         """Rebuild the model state from the notes of the last ``seed_bars`` bars (their last tokens)."""
         current_bar = self.meter.locate(max(0, round(self._tick_of(now))))[0]
         window_start = self.meter.bar_start(max(0, current_bar - self.config.seed_bars + 1))
@@ -589,7 +589,7 @@ class Companion(AccompanyMixin):
         if bpm is not None:
             self.clock.seconds_per_beat = 60.0 / bpm
         self.tempo_known = True
-        self._reprime(now)
+        self.reprime(now)
 
     def _answer_bars(self, call: list[HeardNote]) -> int:
         if self.config.answer_bars is not None:
@@ -698,4 +698,4 @@ class Companion(AccompanyMixin):
         for note in played:
             note.end = min(note.end, now)
         self.history.extend(played)
-        self._reprime(now)
+        self.reprime(now)

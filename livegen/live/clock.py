@@ -6,6 +6,16 @@ external MIDI clock can stand in for this one.
 
 from __future__ import annotations
 
+TEMPO_RANGE = (20, 400)  # bpm a clock keeps: every tempo livegen takes is checked against this
+
+
+def check_tempo(bpm: float) -> float:
+    """``bpm`` itself if it lies in ``TEMPO_RANGE``; otherwise a ValueError that names it."""
+    lowest, highest = TEMPO_RANGE
+    if not lowest <= bpm <= highest:
+        raise ValueError(f"tempo must be between {lowest} and {highest} bpm, got {bpm:g}")
+    return bpm
+
 
 class InternalClock:
     """A steady tempo whose beat 0 (the downbeat of bar 1) is set by ``start``."""
@@ -13,9 +23,7 @@ class InternalClock:
     external = False
 
     def __init__(self, bpm: float) -> None:
-        if not 20 <= bpm <= 400:
-            raise ValueError(f"tempo must be between 20 and 400 bpm, got {bpm}")
-        self.seconds_per_beat = 60.0 / bpm
+        self.seconds_per_beat = 60.0 / check_tempo(bpm)
         self.origin: float | None = None
 
     @property

@@ -19,7 +19,7 @@ from pathlib import Path
 from livegen.music import codec
 
 from livegen.model import preset
-from livegen.cli.music import CALLS_FOLDER, read_calls
+from livegen.evaluate.calls import CALLS_FOLDER, read_calls
 from livegen.evaluate.evaluation import EvalConfig, evaluate, format_table
 from livegen.music.midifile import write_midi
 from livegen.render.pianoroll import draw

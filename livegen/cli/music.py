@@ -1,7 +1,4 @@
-"""``livegen eval`` and ``livegen show``: how a preset plays, in numbers and in pictures.
-
-Registered on the ``livegen`` group by ``cli.py`` (``cli.add_command``).
-"""
+"""``livegen eval`` and ``livegen show``: how a preset plays, in numbers and in pictures."""
 
 from __future__ import annotations
 
@@ -11,33 +8,6 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import reports_errors
-
-CALLS_FOLDER = "calls"  # held-out pieces a bundled preset carries for its evaluation
-
-
-def read_calls(folder: Path, skipped=None):
-    """``(name, Piece)`` of every readable MIDI file in ``folder``, sorted by name.
-
-    A file that cannot be read is left out; ``skipped`` (a list), when given, gets
-    ``(file name, reason)`` for each.
-    """
-    from livegen.music.midifile import MidiFileError, read_midi
-
-    files = sorted(path for path in Path(folder).iterdir() if path.suffix.lower() in {".mid", ".midi"})
-    if not files:
-        raise FileNotFoundError(f"no .mid files in {folder} to cut calls from")
-    skipped = [] if skipped is None else skipped
-    calls = []
-    for path in files:
-        try:
-            calls.append((path.stem, read_midi(path)))
-        except (MidiFileError, OSError) as error:
-            skipped.append((path.name, str(error)))
-    if not calls:
-        name, reason = skipped[0]
-        raise FileNotFoundError(f"none of the {len(files)} .mid files in {folder} can be read "
-                                f"({name}: {reason})")
-    return calls
 
 
 @click.command(name="eval")
@@ -60,6 +30,7 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
                  baseline_keys):
     """Answer held-out calls in several keys and measure the answers against the real music."""
     from livegen.evaluate import evaluation as evaluate
+    from livegen.evaluate.calls import CALLS_FOLDER, read_calls
     from livegen.model import preset as presets
 
     loaded = presets.load(preset_name)

@@ -17,6 +17,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from livegen.atomic import atomic_write
+
 PROBE_PITCHES = range(100, 120)  # high and at velocity 1: as quiet as a note can be
 MAX_OFFSET_MS = 500.0
 
@@ -66,7 +68,7 @@ def save(output_name: str, offset_ms: float, path: Path | None = None) -> Path:
     offsets = load_all(path)
     offsets[output_name] = round(offset_ms, 2)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(offsets, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write(path, (json.dumps(offsets, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return path
 
 

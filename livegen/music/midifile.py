@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import os
 import re
-import secrets
 import struct
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import mido
+
+from livegen.atomic import write_atomically
 
 from .codec import MAX_BAR_TICKS, PITCH_HIGH, PITCH_LOW, TICKS_PER_BEAT, Meter, Note, merge_unisons
 
@@ -408,16 +409,5 @@ def _track(timed) -> mido.MidiTrack:
 
 
 def save_atomically(midi_file: mido.MidiFile, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and rename, so readers never see half a file."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 lets the umask decide permissions, as for any new file.
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            midi_file.save(file=stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    """Save ``midi_file`` so that readers of ``path`` never see half a file."""
+    write_atomically(path, lambda stream: midi_file.save(file=stream))

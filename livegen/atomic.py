@@ -1,0 +1,39 @@
+"""Files replaced whole: written beside their target and renamed over it, so no reader sees half."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def replacing(path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` only if the block completes."""
+    path = Path(path)
+    # Same folder (a rename cannot cross file systems) and same suffix (writers such as Keras check it).
+    temporary = path.with_name(f".{path.stem}.tmp-{secrets.token_hex(4)}{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path, write: Callable[[BinaryIO], object]) -> None:
+    """Replace ``path`` with what ``write`` puts into the binary stream it is given, all or nothing."""
+    with replacing(path) as temporary:
+        # os.open with mode 0o666 lets the umask decide permissions, as for any new file.
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+
+
+def atomic_write(path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: a reader sees the old file or the new one, never a part."""
+    write_atomically(path, lambda stream: stream.write(data))

@@ -2,22 +2,18 @@
 
 import os
 import shutil
-import subprocess
-import time
 
 import mido
 import pytest
 
 from livegen.music import codec
 
+from livegen.live import jackd
 from livegen.model import preset
 from tests import jackutil
 from tests.helpers import random_weights
 
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
-JACKD_COMMAND = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"]
-REALTIME_JACKD_COMMAND = ["jackd", "--realtime", "-P", "70", "-d", "dummy", "-r", "48000", "-p", "128"]
-START_TIMEOUT_S = 10.0
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +79,7 @@ def pytest_runtest_call(item):
 def jack_server(tmp_path_factory):
     """A running JACK server (the one already up, else one started here) and mido set to use it."""
     log = tmp_path_factory.mktemp("jackd") / "jackd.log"
-    started = None if jackutil.server_running() else _start_jackd(log)
+    started = None if jackd.server_running() else _start_jackd(log)
     if started is not None:
         JACKD_LOGS.append(log)
     with pytest.MonkeyPatch.context() as patch:
@@ -95,7 +91,7 @@ def jack_server(tmp_path_factory):
         finally:
             mido.set_backend(previous_backend)
             if started is not None:
-                _stop(started)
+                jackd.stop(started)
 
 
 def _start_jackd(log_path):
@@ -108,39 +104,12 @@ def _start_jackd(log_path):
     if shutil.which("jackd") is None or shutil.which("jack_lsp") is None:
         _fail_without_jack("jackd or jack_lsp is not on PATH")
     failures = []
-    for command in (REALTIME_JACKD_COMMAND, JACKD_COMMAND):
-        process, failure = _try_jackd(command, log_path)
-        if process is not None:
-            return process
-        failures.append(failure)
+    for command in (jackd.REALTIME_COMMAND, jackd.COMMAND):
+        try:
+            return jackd.start(log_path, command)
+        except jackd.JackdError as failure:
+            failures.append(str(failure))
     _fail_without_jack("; ".join(failures))
-
-
-def _try_jackd(command, log_path):
-    """(process, None) once ``command`` serves clients, or (None, why not)."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return None, (f"'{' '.join(command)}' exited with code {process.returncode}: "
-                          f"{log_path.read_text(errors='replace')[-400:]}")
-        if jackutil.server_running():
-            return process, None
-        time.sleep(0.1)
-    _stop(process)
-    return None, (f"'{' '.join(command)}' did not answer jack_lsp within {START_TIMEOUT_S:.0f} s: "
-                  f"{log_path.read_text(errors='replace')[-400:]}")
-
-
-def _stop(process):
-    """End the jackd this session started (only that one, by its own handle) and reap it."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def _fail_without_jack(reason):

@@ -15,14 +15,6 @@ _probe_numbers = itertools.count()
 STARTED: list[subprocess.Popen] = []  # processes a test started (livegen, keyboards); conftest ends any left running
 
 
-def server_running() -> bool:
-    """Whether a JACK server answers ``jack_lsp``."""
-    try:
-        return subprocess.run(["jack_lsp"], capture_output=True, timeout=5).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def _jack_lsp_connections() -> dict[str, set[str]]:
     """Every JACK port, with the ports it is connected to."""
     listing = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, timeout=5, check=True).stdout

@@ -8,29 +8,27 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
-
 from livegen.music import codec
 
-from livegen.live import ports
+from livegen.live import jackd, ports
 from livegen.live.engine import LISTENING, CompanionConfig
+from livegen.live.keyboard import call_events, play_into
 from livegen.music.key import Key, estimate_key, in_scale_ratio
 from livegen.music.midifile import Piece, read_midi
 from livegen.model.preset import Preset
 from livegen.live.recorder import MODEL, PLAYER
 from livegen.model.sampling import SamplingConfig
 from livegen.live.session import PortsConfig, Session
+from livegen.render import audio
 
-JACKD = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"]
 BUNDLED_CALL = Path(__file__).resolve().parent / "phrases" / "call-g-major.mid"  # travels in the package
-SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+AUDIO_GAIN = 0.8
 
 
 @contextlib.contextmanager
@@ -39,7 +37,7 @@ def midi_system(backend: str | None, log):
     try:
         choice = ports.select_backend(backend)
     except ports.PortError as missing:
-        if backend not in (None, "jack") or shutil.which(JACKD[0]) is None:
+        if backend not in (None, "jack") or shutil.which(jackd.COMMAND[0]) is None:
             raise ports.PortError(f"{missing} (for the demo, install JACK: Debian package jackd2)") from missing
         with _jack_dummy_server(log):
             yield ports.select_backend("jack")
@@ -49,58 +47,14 @@ def midi_system(backend: str | None, log):
 
 @contextlib.contextmanager
 def _jack_dummy_server(log):
-    log(f"no MIDI system is running: starting '{' '.join(JACKD)}' for the demo")
-    with tempfile.TemporaryFile() as output:
-        server = subprocess.Popen(JACKD, stdout=output, stderr=subprocess.STDOUT)
+    log(f"no MIDI system is running: starting '{' '.join(jackd.COMMAND)}' for the demo")
+    with tempfile.TemporaryDirectory() as scratch:
+        server = jackd.start(Path(scratch) / "jackd.log")
         try:
-            _wait_for_jack(server, output)
             yield
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            jackd.stop(server)
             log("stopped the JACK server started for the demo")
-
-
-def _wait_for_jack(server: subprocess.Popen, output, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            output.seek(0)
-            raise ports.PortError(f"jackd exited with code {server.returncode}: "
-                                  f"{output.read().decode(errors='replace')[-400:]}")
-        if subprocess.run(["jack_lsp"], capture_output=True).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise ports.PortError(f"jackd did not start within {timeout:.0f} s")
-
-
-def call_events(piece: Piece, bpm: float, start: float) -> list[tuple[float, mido.Message]]:
-    """The call as timed messages (releases first at equal times), starting at ``start``."""
-    seconds_per_tick = 60.0 / bpm / codec.TICKS_PER_BEAT
-    first = min(note.onset for note in piece.notes)
-    events = []
-    for note in piece.notes:
-        on = start + (note.onset - first) * seconds_per_tick
-        events.append((on + note.duration * seconds_per_tick, 0,
-                       mido.Message("note_off", note=note.pitch, velocity=0)))
-        events.append((on, 1, mido.Message("note_on", note=note.pitch, velocity=note.velocity)))
-    return [(at, message) for at, _, message in sorted(events, key=lambda e: (e[0], e[1]))]
-
-
-def play_into(port, events, stop: threading.Event) -> None:
-    """Send timed messages at their absolute times (the player of the demo)."""
-    for at, message in events:
-        while not stop.is_set() and time.perf_counter() < at - 0.001:
-            time.sleep(min(0.005, max(0.0, at - time.perf_counter() - 0.001)))
-        while time.perf_counter() < at:
-            pass
-        if stop.is_set():
-            return
-        port.send(message)
 
 
 @dataclass(frozen=True)
@@ -222,18 +176,10 @@ def _answer_notes(session: Session) -> list[codec.Note]:
 
 def render_audio(midi_file: Path, wav_file: Path) -> tuple[Path | None, str]:
     """Render with fluidsynth and a General MIDI soundfont, when both are installed."""
-    if shutil.which("fluidsynth") is None or not SOUNDFONT.exists():
+    if not audio.can_render():
         return None, "not rendered: install fluidsynth and fluid-soundfont-gm to hear it"
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.8", "-F", str(wav_file), "-r", "44100", str(SOUNDFONT),
-                    str(midi_file)], check=True, capture_output=True, timeout=120)
-    return wav_file, _loudness(wav_file)
-
-
-def _loudness(wav_file: Path) -> str:
-    if shutil.which("sox") is None:
-        return "rendered"
-    stats = subprocess.run(["sox", str(wav_file), "-n", "stat"], capture_output=True, text=True).stderr
-    values = dict(line.split(":", 1) for line in stats.splitlines() if ":" in line)
-    length = values.get("Length (seconds)", "?").strip()
-    rms = values.get("RMS     amplitude", "?").strip()
-    return f"{float(length):.1f} s, RMS amplitude {rms}" if length != "?" else "rendered"
+    audio.render(midi_file, wav_file, gain=AUDIO_GAIN)
+    if not audio.can_measure():
+        return wav_file, "rendered"
+    measured = audio.measure(wav_file)
+    return wav_file, f"{measured['seconds']:.1f} s, RMS amplitude {measured['rms']:.6f}"

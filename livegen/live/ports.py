@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import mido
 import rtmidi
 
+from livegen.live import jackd
+
 RTMIDI_BACKEND = "mido.backends.rtmidi"
 JACK_API = "UNIX_JACK"
 BACKEND_ALIASES = {"jack": JACK_API, "alsa": "LINUX_ALSA", "coremidi": "MACOSX_CORE", "windows-mm": "WINDOWS_MM"}
@@ -20,7 +22,7 @@ CLIENT_NAME = "livegen"
 OUTPUT_CLIENT_NAME = "livegen-out"
 DEFAULT_PORT_NAMES = {"input": "in", "output": "answer"}
 ALSA_SEQUENCER = "/dev/snd/seq"
-JACK_DUMMY_COMMAND = "jackd --no-realtime -d dummy -r 48000 -p 128"
+JACK_DUMMY_COMMAND = " ".join(jackd.COMMAND)
 
 # Messages rtmidi holds for the listener: 20 s of a 3,000-a-second flood, 2 MB at most.
 INPUT_QUEUE_SIZE = 1 << 16

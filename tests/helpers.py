@@ -1,18 +1,14 @@
 """Shared test helpers: random weights in the preset layout, and small musical phrases."""
 
-import numpy as np
-
 from livegen.music import codec
 
-from livegen.model import preset
+from livegen.model import untrained
 from livegen.model.runtime import StepModel
 
 
 def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3, vocab=codec.VOCAB_SIZE):
-    """Random float32 weights with the names and shapes a preset's weights.npz holds."""
-    rng = np.random.default_rng(seed)
-    shapes = preset.expected_arrays({"embedding": embedding, "hidden": hidden, "layers": layers}, vocab)
-    return {name: (rng.standard_normal(shape) * scale).astype(np.float32) for name, shape in shapes.items()}
+    """Random weights of a test-sized model (small dims, larger values than the bench's)."""
+    return untrained.random_weights({"embedding": embedding, "hidden": hidden, "layers": layers}, seed, scale, vocab)
 
 
 def phrase(tonic_pitch=60, minor=False, bars=2, start=0):

@@ -1,0 +1,47 @@
+"""The model's own costs: one numpy step, and choosing a token from its logits."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from livegen.music import codec
+
+from livegen.bench.measure import percentiles_ms
+from livegen.model.runtime import StepModel
+from livegen.model.sampling import Sampler, SamplingConfig
+
+
+def bench_step(weights: dict, steps: int) -> dict:
+    """Latency of one numpy model step."""
+    model = StepModel(weights)
+    model.warm_up()
+    state = model.initial_state()
+    tokens = np.random.default_rng(1).integers(1, model.vocab_size, size=steps)
+    times = []
+    clock = time.perf_counter
+    for token in tokens:
+        started = clock()
+        model.step(int(token), state)
+        times.append(clock() - started)
+    return percentiles_ms(times)
+
+
+def bench_sampling(weights: dict, tokens: int) -> dict:
+    """Cost of choosing a token: grammar mask + softmax + top-p + draw (the model step excluded)."""
+    model = StepModel(weights)
+    sampler = Sampler(SamplingConfig(temperature=0.9, top_p=0.95), seed=0)
+    cursor = codec.Cursor()
+    state = model.initial_state()
+    logits = model.step(codec.BAR, state).copy()
+    cursor.advance(codec.BAR)
+    times = []
+    clock = time.perf_counter
+    for _ in range(tokens):
+        started = clock()
+        token = sampler.choose(logits, cursor)
+        times.append(clock() - started)
+        cursor.advance(token)
+        logits = model.step(token, state)
+    return percentiles_ms(times)

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from livegen.music import codec
 
 from livegen.model import preset
-from livegen.evaluate.evaluation import canonical
+from livegen.music.hearing import hearing
 from livegen.music.midifile import read_midi
 from livegen.model.runtime import StepModel
 
 SEED_BARS = 8
-CALLS = Path(__file__).resolve().parent.parent / "presets" / "chorale" / "calls"
+PRESET = "chorale"
 
 
 def losses(model: StepModel, prime: list[int], target: list[int]) -> float:
@@ -38,11 +37,12 @@ def losses(model: StepModel, prime: list[int], target: list[int]) -> float:
     return total
 
 
-def windows():
+def windows(loaded: preset.Preset):
     """(piece, seed tokens, next bar's tokens) for every bar with 8 bars of one meter before it."""
-    for path in sorted(CALLS.glob("*.mid")):
+    for path in sorted((loaded.path / "calls").glob("*.mid")):
         piece = read_midi(path)
-        notes, _ = canonical(piece.notes)
+        heard = hearing(loaded.key_mode, piece.notes)
+        notes = heard.notes(piece.notes)
         meter = piece.meter
         last_bar = meter.locate(max(note.onset for note in notes))[0]
         for bar in range(SEED_BARS, last_bar):  # the last bar is often a held final chord: left out
@@ -50,18 +50,19 @@ def windows():
             if any(meter.bar_ticks(other) != bar_ticks for other in range(bar - SEED_BARS, bar)):
                 continue
             start, end = meter.bar_start(bar - SEED_BARS), meter.bar_start(bar + 1)
-            moved = [codec.Note(n.onset - start, n.pitch, n.velocity, n.duration)
-                     for n in notes if start <= n.onset < end]
+            moved = codec.rebase([n for n in notes if start <= n.onset < end], start)
             one_meter = codec.Meter(((0, bar_ticks),))
-            seed = codec.encode([n for n in moved if n.onset < SEED_BARS * bar_ticks], one_meter, bars=SEED_BARS)
-            whole = codec.encode(moved, one_meter, bars=SEED_BARS + 1)
+            seed = codec.encode([n for n in moved if n.onset < SEED_BARS * bar_ticks], one_meter,
+                                bars=SEED_BARS, bar_token=heard.bar_token)
+            whole = codec.encode(moved, one_meter, bars=SEED_BARS + 1, bar_token=heard.bar_token)
             yield path.stem, seed, whole[len(seed):]
 
 
 def main(budgets: list[int]) -> None:
-    model = StepModel(preset.load("chorale").weights)
+    loaded = preset.load(PRESET)
+    model = StepModel(loaded.weights)
     rows = []
-    for piece, seed, target in windows():
+    for piece, seed, target in windows(loaded):
         row = {"piece": piece, "seed": len(seed), "target": len(target),
                "all 8 bars": losses(model, seed, target), "no priming": losses(model, [], target)}
         for budget in budgets:

@@ -10,7 +10,10 @@ from livegen.music import codec
 
 from livegen.model import preset
 from livegen.cli.music import eval_command, show_command
-from livegen.evaluate.evaluation import METRICS, SYSTEMS, EvalConfig, cut_calls, evaluate
+from livegen.evaluate import EvalConfig, evaluate
+from livegen.evaluate.answers import SYSTEMS
+from livegen.evaluate.cutting import cut_calls
+from livegen.evaluate.report import METRICS
 from livegen.model.generate import continue_notes
 from livegen.music.key import Key, in_scale_ratio, transposes
 from livegen.music.midifile import Piece, read_midi, write_midi

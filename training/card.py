@@ -20,7 +20,7 @@ from livegen.music import codec
 
 from livegen.model import preset
 from livegen.evaluate.calls import CALLS_FOLDER, read_calls
-from livegen.evaluate.evaluation import EvalConfig, evaluate, format_table
+from livegen.evaluate import EvalConfig, evaluate, format_table
 from livegen.music.midifile import write_midi
 from livegen.render.pianoroll import draw
 
@@ -93,8 +93,8 @@ def compact_weights(out: Path, pieces, log) -> dict:
     """
     import numpy as np
 
-    from livegen.evaluate.evaluation import canonical_stream
     from livegen.model.runtime import StepModel
+    from livegen.music.hearing import hear
 
     loaded = preset.load(str(out))
     stored = np.load(out / preset.WEIGHTS_NAME, allow_pickle=False)
@@ -105,7 +105,7 @@ def compact_weights(out: Path, pieces, log) -> dict:
                                                        for name, array in halved.items()})
     worst = 0.0
     for piece in pieces:
-        tokens = canonical_stream(piece.notes, piece.meter, loaded.key_mode)[:PARITY_TOKENS]
+        tokens = hear(loaded.key_mode, piece.notes, piece.meter).tokens[:PARITY_TOKENS]
         full_state, half_state = full.initial_state(), half.initial_state()
         for token in tokens:
             expected = full.step(token, full_state).copy()
@@ -149,8 +149,7 @@ def _write_sample(example: dict, out: Path) -> dict:
     answer_end = max(note.onset for note in real + answer) // example["bar_ticks"] * example["bar_ticks"]
     answer_end += example["bar_ticks"]
     # The real continuation is drawn after the answer, shifted to start where the answer ends.
-    shifted_real = [codec.Note(note.onset - answer_start + answer_end, note.pitch, note.velocity,
-                               note.duration) for note in real]
+    shifted_real = codec.rebase(real, answer_start - answer_end)
     picture = draw([("call", call), ("this preset's answer", answer),
                     ("real continuation (drawn after the answer)", shifted_real)], meter,
                    title=f"{example['name']} in {example['key']}: call, this preset's answer, "

@@ -20,7 +20,8 @@ import numpy as np
 import tensorflow as tf
 
 from livegen.music import codec
-from livegen.music.key import Key, bar_token, estimate_key, tells_mode, transposes
+from livegen.music.hearing import hearing
+from livegen.music.key import Key, estimate_key
 
 TOKEN_DTYPE = np.min_scalar_type(codec.MODAL_VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
@@ -79,32 +80,19 @@ class TokenStore:
         return self.tokens(indices) - len(indices)
 
 
-def piece_transpositions(notes, key_mode: str, augment: int, key: Key):
-    """The piece (in ``key``) moved to the key mode's key (or left as is), then by +1, -1, ...
-    ±augment semitones.
-
-    A generator: a transposition that fails raises when it is reached, after the ones before it.
-    """
-    base = list(notes)
-    if transposes(key_mode):
-        base = codec.transpose(base, key.to_canonical())
-    for shift in [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]:
-        yield codec.merge_unisons(codec.transpose(base, shift))
-
-
 def piece_streams(piece, key_mode: str, augment: int, key: Key | None = None) -> tuple[list[list[int]], str]:
-    """Token streams of a piece's transpositions (as trained first), and why the rest could not be made.
+    """Token streams of a piece as trained, then moved by +1, -1, ... ±augment semitones, and why
+    the rest could not be made.
 
     ``key``: the piece's estimated key, when the caller has it already.
     """
     if not piece.notes:
         return [], "it holds no notes"
-    key = key or estimate_key(piece.notes)
+    heard = hearing(key_mode, piece.notes, key)
     streams: list[list[int]] = []
-    opens_bar = bar_token(tells_mode(key_mode), key)
     try:
-        for notes in piece_transpositions(piece.notes, key_mode, augment, key):
-            streams.append(codec.encode(notes, piece.meter, bar_token=opens_bar))
+        for semitones in [0] + [sign * step for step in range(1, augment + 1) for sign in (1, -1)]:
+            streams.append(heard.encode(piece.notes, piece.meter, semitones))
     except ValueError as error:
         return streams[:1], f"cannot be encoded: {error}"
     return streams, ""

@@ -29,7 +29,7 @@ from livegen.cli.errors import reports_errors
 def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, temperature, top_p,
                  baseline_keys):
     """Answer held-out calls in several keys and measure the answers against the real music."""
-    from livegen.evaluate import evaluation as evaluate
+    from livegen import evaluate
     from livegen.evaluate.calls import CALLS_FOLDER, read_calls
     from livegen.model import preset as presets
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livegen.music import codec
-from livegen.music.key import Key, bar_token, estimate_key, tells_mode, transposes
+from livegen.music.hearing import hear
+from livegen.music.key import Key
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
 
@@ -20,20 +21,6 @@ class Continuation:
     tokens_sampled: int
 
 
-def hear_prime(key_mode: str, prime, meter: codec.Meter) -> tuple[Key | None, int, list[int], codec.Cursor]:
-    """The prime as a preset of this key mode hears it: its key (None where the preset takes keys
-    as written), the shift to the model's key, its tokens, and a cursor past them that opens bars
-    as the model must hear them."""
-    key = estimate_key(prime) if transposes(key_mode) else None
-    shift = key.to_canonical() if key is not None else 0
-    opens_bar = bar_token(tells_mode(key_mode), key)
-    tokens = codec.encode(codec.merge_unisons(codec.transpose(prime, shift)), meter, bar_token=opens_bar)
-    cursor = codec.Cursor(meter, opens_bar)
-    for token in tokens:
-        cursor.advance(token)
-    return key, shift, tokens, cursor
-
-
 def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, bars: int,
                    sampler: Sampler) -> Continuation:
     """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
@@ -43,9 +30,10 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
-    key, shift, prime_tokens, cursor = hear_prime(key_mode, prime, meter)
+    heard = hear(key_mode, prime, meter)
+    cursor = heard.cursor
     state = model.initial_state()
-    logits = model.feed(prime_tokens, state)
+    logits = model.feed(heard.tokens, state)
     last_bar = cursor.bar + bars
     answer = []
     sampled = 0
@@ -58,5 +46,6 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
         if note is not None:
             answer.append(note)
         logits = model.step(token, state)
+    shift = heard.hearing.shift
     moved_back = codec.transpose(answer, -shift) if shift else answer
-    return Continuation(tuple(moved_back), key, last_bar, sampled)
+    return Continuation(tuple(moved_back), heard.hearing.key, last_bar, sampled)

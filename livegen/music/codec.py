@@ -439,3 +439,8 @@ def transpose_pitch(pitch: int, semitones: int) -> int:
 def transpose(notes, semitones: int) -> list[Note]:
     """Notes moved by ``semitones``, kept on the piano (see ``transpose_pitch``)."""
     return [Note(n.onset, transpose_pitch(n.pitch, semitones), n.velocity, n.duration) for n in notes]
+
+
+def rebase(notes, offset: int) -> list[Note]:
+    """Notes moved ``offset`` ticks earlier: counted from a later bar line (a negative offset: later)."""
+    return [Note(n.onset - offset, n.pitch, n.velocity, n.duration) for n in notes]

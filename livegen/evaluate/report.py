@@ -1,0 +1,89 @@
+"""An evaluation's summary, its targets, and its tables for people."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SYSTEM_TITLES = {"model": "this preset", "greedy40": "notebook greedy-40", "real": "real continuation"}
+
+# metric: (title, format) in table order.
+METRICS = {
+    "key_correlation": ("key correlation with the call's key", "{:.2f}"),
+    "in_scale": ("note time in the call's scale", "{:.2f}"),
+    "on_grid": ("onsets on the 16th/triplet grid", "{:.2f}"),
+    "notes_per_bar": ("notes per bar", "{:.1f}"),
+    "density_ratio": ("density / real continuation's", "{:.2f}"),
+    "polyphony": ("mean sounding notes", "{:.2f}"),
+    "long_note_share": ("note time in notes > 4 beats", "{:.2f}"),
+    "echo": ("longest pitch run copied from the call (max)", "{:.0f}"),
+    "mean_echo": ("longest pitch run copied from the call (mean)", "{:.1f}"),
+    "copied_bars": ("longest run of bars copied verbatim (max)", "{:.0f}"),
+    "silent": ("answers with 2+ empty bars in a row", "{:.2f}"),
+    "one_note": ("answers with at most 2 pitches", "{:.2f}"),
+    "wall": ("answers 3x denser than the real one", "{:.2f}"),
+}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Mean of every metric; echo and copied bars also as maxima (the targets are on maxima)."""
+    summary = {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
+    summary["mean_echo"] = summary["echo"]
+    summary["echo"] = float(max(row["echo"] for row in rows))
+    summary["copied_bars"] = float(max(row["copied_bars"] for row in rows))
+    return summary
+
+
+def targets(model: dict) -> list[dict]:
+    """The issue's targets for answers, each with its measured value and whether it is met."""
+    checks = [
+        ("mean key correlation >= 0.75", model["key_correlation"], model["key_correlation"] >= 0.75),
+        (">= 0.9 of note time in the call's scale", model["in_scale"], model["in_scale"] >= 0.9),
+        ("< 30% of note time in notes > 4 beats", model["long_note_share"], model["long_note_share"] < 0.3),
+        ("density within +-50% of the real continuation's", model["density_ratio"],
+         0.5 <= model["density_ratio"] <= 1.5),
+        ("no echo longer than 8 pitches", model["echo"], model["echo"] <= 8),
+        ("<= 2 bars copied verbatim", model["copied_bars"], model["copied_bars"] <= 2),
+    ]
+    return [{"target": name, "value": round(float(value), 3), "met": bool(met)} for name, value, met in checks]
+
+
+def format_table(result: dict) -> str:
+    """The evaluation as Markdown tables: metrics by system, losses, targets."""
+    systems = list(result["systems"])
+    lines = [
+        f"{len(result['calls'])} held-out calls x {len(result['key_shifts'])} keys "
+        f"(shifts {', '.join(f'{shift:+d}' for shift in result['key_shifts'])} semitones) x "
+        f"{result['seeds']} seeds = {result['answers']} answers of {result['answer_bars']} bars to "
+        f"{result['call_bars']}-bar calls; temperature {result['sampling']['temperature']}, "
+        f"top-p {result['sampling']['top_p']}. Novelty against {result['novelty_reference']}."
+        + (f" The greedy baseline (deterministic) answers each call in the first "
+           f"{result['baseline_answers'] // len(result['calls'])} keys." if result["baseline_answers"] else ""),
+        "",
+        "| metric | " + " | ".join(SYSTEM_TITLES[system] for system in systems) + " |",
+        "|---|" + "---:|" * len(systems),
+    ]
+    for name, (title, form) in METRICS.items():
+        cells = [form.format(result["systems"][system][name]) for system in systems]
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    loss = result["loss"]
+    markov = "n/a" if loss["markov3"] is None else f"{loss['markov3']:.3f}"
+    lines += ["", "| held-out loss (nats/token) | value |", "|---|---:|",
+              f"| this preset, on the {loss['pieces']} evaluation pieces | {loss['model']:.3f} |",
+              f"| order-3 Markov, same pieces | {markov} |"]
+    if loss["card_model_val"] is not None:
+        lines.append(f"| this preset, validation files (model card) | {loss['card_model_val']:.3f} |")
+    if loss["card_markov3_val"] is not None:
+        lines.append(f"| order-3 Markov, validation files (model card) | {loss['card_markov3_val']:.3f} |")
+    if loss["markov3"] is None:
+        lines.append(f"\nMarkov on the evaluation pieces: {loss['markov3_note']}.")
+    by_mode = result["key_correlation_by_call_mode"]
+    lines += ["", "| key correlation of answers to | calls | "
+              + " | ".join(SYSTEM_TITLES[system] for system in systems) + " |",
+              "|---|---:|" + "---:|" * len(systems)]
+    for mode, row in by_mode.items():
+        cells = ["n/a" if row[system] is None else f"{row[system]:.2f}" for system in systems]
+        lines.append(f"| {mode} calls | {row['calls']} | " + " | ".join(cells) + " |")
+    lines += ["", "| target | value | met |", "|---|---:|:---:|"]
+    lines += [f"| {check['target']} | {check['value']:.3g} | {'yes' if check['met'] else '**no**'} |"
+              for check in result["targets"]]
+    return "\n".join(lines)

@@ -1,5 +1,5 @@
 """``python -m livegen``: the same as the ``livegen`` command."""
 
-from livegen.cli.main import main
+from livegen.cli import main
 
 main()

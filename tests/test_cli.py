@@ -7,8 +7,9 @@ from pathlib import Path
 
 import mido
 import pytest
+from click.testing import CliRunner
 
-from livegen.cli.main import train_key_mode
+from livegen.cli.train import train_key_mode
 from livegen.music.midifile import read_midi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,3 +96,31 @@ def test_reconnect_with_virtual_ports_is_refused_with_why():
     result = livegen("play", "--virtual", "--reconnect")
     assert result.returncode == 2
     assert "--virtual ports are livegen's own and never disappear" in result.stderr
+
+
+@pytest.mark.parametrize("bpm", ["0", "19.5", "400.5"])
+def test_a_nonsense_tempo_is_refused_with_the_clocks_own_message(bpm):
+    from livegen.cli import cli
+    from livegen.live.clock import check_tempo
+
+    with pytest.raises(ValueError) as refused:
+        check_tempo(float(bpm))
+    result = CliRunner().invoke(cli, ["play", "--virtual", "--bpm", bpm])
+    assert result.exit_code == 2
+    assert f"Invalid value for '--bpm': {refused.value}\n" in result.output
+    assert f"tempo must be between 20 and 400 bpm, got {bpm}" in result.output
+
+
+def test_presets_lists_each_preset_once_however_often_its_folder_is_named(tmp_path, monkeypatch):
+    from livegen.cli import cli
+    from livegen.model import preset
+
+    bundled = preset.bundled_dir()
+    mine = tmp_path / "mine"
+    shutil.copytree(bundled / "chorale", mine / "chorale", ignore=shutil.ignore_patterns("calls"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "presets").symlink_to(bundled, target_is_directory=True)  # ./presets is the bundled folder
+    result = CliRunner().invoke(cli, ["presets", str(bundled), str(mine), str(mine), "presets"])
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.output.splitlines()]
+    assert names == [directory.name for directory in preset.list_folder(bundled)] + [str(mine / "chorale")]

@@ -15,7 +15,7 @@ import mido
 import pytest
 from click.testing import CliRunner
 
-from livegen.cli.main import cli
+from livegen.cli import cli
 from livegen.music.midifile import MAX_DELTA_TICKS, MidiFileError, read_midi
 from training.midi_folder import ingest
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import reports_errors
+from livegen.cli.options import temperature_option, top_p_option
 
 
 @click.command(name="eval")
@@ -20,8 +21,8 @@ from livegen.cli.errors import reports_errors
               help="Keys each call is moved to.")
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--max-calls", type=click.IntRange(1, 10_000), default=12, show_default=True)
-@click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=0.95, show_default=True)
-@click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95, show_default=True)
+@temperature_option(0.95)
+@top_p_option
 @click.option("--baseline-keys", type=click.IntRange(0, 12), default=2, show_default=True,
               help="Keys in which the notebook's greedy 40-token re-prediction is also measured "
                    "(slow; 0: not at all).")

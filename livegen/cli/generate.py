@@ -1,0 +1,58 @@
+"""``livegen generate``: continue a MIDI file offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from livegen.cli.errors import reports_errors
+from livegen.cli.options import temperature_option, top_p_option
+from livegen.live.clock import TEMPO_RANGE
+
+
+@click.command()
+@click.option("--preset", "preset_name", required=True, help="Bundled preset name or preset folder.")
+@click.option("--prime", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="A .mid file to continue.")
+@click.option("--bars", type=click.IntRange(1, 512), default=8, show_default=True)
+@click.option("-o", "--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@temperature_option(1.0)
+@top_p_option
+@click.option("--top-k", type=click.IntRange(0, 256), default=0, show_default=True, help="0 is off.")
+@click.option("--min-p", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True)
+@click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True,
+              help="Most notes sounding at once.")
+@click.option("--key-lock", is_flag=True, help="Only notes of the prime's scale.")
+@click.option("--seed", type=int, default=None, help="Same seed, same answer.")
+@click.option("--bpm", type=click.FloatRange(*TEMPO_RANGE), default=None, help="Tempo of the output (default: the prime's).")
+@reports_errors
+def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_p, polyphony,
+             key_lock, seed, bpm):
+    """Continue a MIDI file offline and write call and answer to a new .mid."""
+    from livegen.model import generate as continuation, preset as presets
+    from livegen.music.key import estimate_key, transposes
+    from livegen.music.midifile import read_midi, write_midi
+    from livegen.model.runtime import StepModel
+    from livegen.model.sampling import Sampler, SamplingConfig
+
+    loaded = presets.load(preset_name)
+    piece = read_midi(prime)
+    for warning in piece.warnings:
+        click.echo(f"{prime.name}: {warning}", err=True)
+    key = estimate_key(piece.notes)
+    scale = key.scale() if key_lock else None
+    if scale is not None and transposes(loaded.key_mode):
+        scale = frozenset((pc + key.to_canonical()) % 12 for pc in scale)
+    config = SamplingConfig(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p,
+                            max_polyphony=polyphony, scale=scale)
+    result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,
+                                         piece.meter, bars, Sampler(config, seed=seed))
+    tempo = bpm if bpm is not None else piece.tempo_bpm
+    write_midi(out_file, [("call", piece.notes, 0), ("answer", result.notes, 1)], piece.meter, tempo)
+    pitches = {note.pitch for note in result.notes}
+    click.echo(
+        f"{out_file}: {len(piece.notes)} notes of call in {key}, then {len(result.notes)} notes "
+        f"({len(pitches)} different pitches) over {bars} bars at {tempo:.0f} bpm "
+        f"from preset {loaded.name!r}"
+    )

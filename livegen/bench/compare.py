@@ -17,6 +17,6 @@ def comparison_rows(quick: bool) -> dict:
         return {"skipped": f"needs the [train] extra (TensorFlow, music21): {error}"}
     rows = {"keras_step": bench_keras_step(predict_calls=20 if quick else 200, steps=100 if quick else 2000)}
     folder = preset.bundled_dir() / INGEST_PRESET / CALLS_FOLDER
-    rows["ingest"] = {"folder": f"the {INGEST_PRESET} preset's {CALLS_FOLDER}/ ({folder})", **bench_ingest(folder)}
+    rows["ingest"] = {"folder": str(folder), **bench_ingest(folder)}
     rows["training"] = bench_training(seconds=4.0 if quick else 30.0)
     return rows

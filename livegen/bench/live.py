@@ -119,7 +119,7 @@ def table(results: dict) -> str:
         rows.append(("Keras tf.function step", f"median {keras['keras_tf_function_step']['median_ms']} ms", ""))
     if "ingest" in comparisons:
         ingest = comparisons["ingest"]
-        rows.append((f"MIDI ingest ({ingest['files']} files: {ingest['folder']})",
+        rows.append((f"MIDI ingest ({ingest['files']} files in {ingest['folder']})",
                      f"{ingest['mido_files_per_s']:.0f} files/s",
                      f"music21 {ingest['music21_files_per_s']:.1f} files/s ({ingest['speedup']:.0f}x)"))
     if "training" in comparisons:

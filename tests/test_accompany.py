@@ -11,6 +11,7 @@ from livegen.model.preset import load
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import Scheduler
+from tests.fakes import FakeClock, FakePort
 from tests.helpers import random_weights
 
 BPM = 120
@@ -19,31 +20,12 @@ GRID = BEAT / codec.TICKS_PER_BEAT
 TICK = 0.002  # the engine thread's poll
 
 
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-class Port:
-    name = "fake"
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.sent = []  # (time, message)
-
-    def send(self, message):
-        self.sent.append((self.clock.now, message))
-
-
 class Rig:
     """A companion and a real scheduler sharing one fake clock, driven tick by tick."""
 
     def __init__(self, weights, config, sampling=SamplingConfig(temperature=0.9), seed=0, start=10.0):
-        self.clock = Clock(start)
-        self.port = Port(self.clock)
+        self.clock = FakeClock(start)
+        self.port = FakePort(self.clock)
         self.scheduler = Scheduler(self.port, now=self.clock)
         self.retracted = []
         original = self.scheduler.retract

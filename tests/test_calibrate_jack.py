@@ -9,7 +9,7 @@ import pytest
 
 from livegen.live.scheduler import Scheduler, TimedNote
 from tests import jackutil
-from tests.test_scheduler import FakeClock, FakePort
+from tests.fakes import FakeClock, FakePort
 
 
 def test_the_offset_moves_every_deadline_earlier():

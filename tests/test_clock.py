@@ -9,7 +9,8 @@ from livegen.live.engine import ANSWERING, LISTENING, Companion, CompanionConfig
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
 from tests.helpers import random_weights
-from tests.test_engine import G_MAJOR_CALL, ListSink
+from tests.fakes import FakeSink
+from tests.playing import G_MAJOR_CALL
 
 PERIOD = 128 / 48000
 
@@ -55,7 +56,7 @@ def test_song_position_puts_bar_and_beat_right_and_stop_halts():
 
 
 def make_companion():
-    sink = ListSink()
+    sink = FakeSink()
     clock = ExternalClock()
     companion = Companion(StepModel(random_weights(seed=2)), Sampler(seed=1), sink, CompanionConfig(), clock)
     return companion, clock, sink
@@ -89,7 +90,7 @@ def test_the_answer_lands_on_the_daws_beat_and_stop_silences_it():
 def test_notes_are_ignored_while_the_transport_is_stopped():
     companion, clock, sink = make_companion()
     companion.hear(mido.Message("note_on", note=60, velocity=80), 1.0)
-    assert companion.call == [] and companion.status == LISTENING
+    assert companion.performance.call == [] and companion.status == LISTENING
 
 
 def test_the_internal_clock_refuses_nonsense_tempi():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from tests import jackutil
-from tests.test_play_jack import PERIOD, Player, _wait_until, sounding_after, start_livegen, stop
+from tests.fakes import sounding_after
+from tests.test_play_jack import PERIOD, Player, _wait_until, start_livegen, stop
 
 pytestmark = pytest.mark.jack
 

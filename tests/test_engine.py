@@ -9,73 +9,9 @@ from livegen.live.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion,
 from livegen.music.key import Key
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
+from tests.fakes import FakeSink
 from tests.helpers import Recorder, random_weights
-
-BEAT = 0.5  # 120 bpm
-GRID_SECONDS = BEAT / codec.TICKS_PER_BEAT
-
-
-class ListSink:
-    """Collects what the companion would send to the scheduler."""
-
-    def __init__(self):
-        self.played = []  # (tag, TimedNote)
-        self.cancelled = []
-        self.sent = []  # (tag, deadline, message): clock and transport
-
-    def play(self, notes, tag):
-        self.played.extend((tag, note) for note in notes)
-
-    def cancel(self, tag):
-        self.cancelled.append(tag)
-
-    def retract(self, tag, not_before):
-        taken = {note for t, note in self.played if t == tag and note.start >= not_before}
-        self.played = [(t, note) for t, note in self.played if t != tag or note not in taken]
-        return taken
-
-    def send_at(self, timed_messages, tag):
-        self.sent.extend((tag, at, message) for at, message in timed_messages)
-
-    def notes(self, tag=None):
-        return [n for t, n in self.played if tag is None or t == tag]
-
-
-def make(config=CompanionConfig(), sampling=SamplingConfig(), seed=0):
-    sink = ListSink()
-    model = StepModel(random_weights(seed=11))
-    companion = Companion(model, Sampler(sampling, seed=seed), sink, config)
-    return companion, sink, model
-
-
-def play_call(companion, start, pitches, beat_seconds=BEAT, length=0.8, tick=0.01):
-    """Quarter notes from ``start``, ticking the engine every ``tick`` seconds as time goes by."""
-    events = []
-    for index, pitch in enumerate(pitches):
-        on = start + index * beat_seconds
-        events.append((on, mido.Message("note_on", note=pitch, velocity=90)))
-        events.append((on + length * beat_seconds, mido.Message("note_off", note=pitch)))
-    events.sort(key=lambda e: e[0])
-    now = start
-    for at, message in events:
-        while now + tick < at:
-            now += tick
-            companion.tick(now)
-        companion.hear(message, at)
-        now = at
-        companion.tick(now)
-    return now
-
-
-def run_until(companion, now, until, tick=0.01):
-    while now < until:
-        now += tick
-        companion.tick(now)
-    return now
-
-
-G_MAJOR_CALL = [67, 71, 74, 71, 72, 69, 66, 67]  # two bars of quarters
-
+from tests.playing import BEAT, G_MAJOR_CALL, GRID_SECONDS, make, play_call, run_until
 
 def test_answer_starts_on_the_first_beat_after_the_phrase_end_and_lasts_as_long_as_the_call():
     companion, sink, _ = make()
@@ -107,14 +43,14 @@ def test_streaming_priming_equals_encoding_the_whole_call_at_once():
     now = play_call(companion, start, G_MAJOR_CALL)
     # just before the phrase end: every note has been released and encoded already
     run_until(companion, now, start + 7.8 * BEAT + 0.9 * BEAT)
-    assert companion.status != ANSWERING and not companion.waiting
+    assert companion.status != ANSWERING and not companion.performance.waiting
     assert companion.key == Key(7, "major")
     shift = companion.key.to_canonical()
     call = [codec.Note(i * 12, codec.transpose_pitch(p, shift), 90, round(0.8 * 12))
             for i, p in enumerate(G_MAJOR_CALL)]
     state = model.initial_state()
     expected = model.feed(codec.encode(call), state).copy()
-    assert np.allclose(companion.state.logits, expected, atol=1e-5)
+    assert np.allclose(companion.priming.state.logits, expected, atol=1e-5)
 
 
 def test_the_player_interrupting_an_answer_silences_it():
@@ -279,10 +215,10 @@ def test_range_knobs_keep_a_range_and_the_next_notes_keep_inside_it():
     now = run_until(companion, now, 6.0)
     assert companion.status == ANSWERING
     companion.hear(mido.Message("control_change", control=23, value=0), now)  # highest -> A0: lowest follows
-    assert (companion.settings.pitch_low, companion.settings.pitch_high) == (21, 21)
+    assert (companion.tuning.settings.pitch_low, companion.tuning.settings.pitch_high) == (21, 21)
     companion.hear(mido.Message("control_change", control=22, value=57), now)  # lowest -> 60: highest follows
     companion.hear(mido.Message("control_change", control=23, value=69), now)  # highest -> 68
-    assert (companion.settings.pitch_low, companion.settings.pitch_high) == (60, 68)
+    assert (companion.tuning.settings.pitch_low, companion.tuning.settings.pitch_high) == (60, 68)
     played_before = len(sink.played)
     run_until(companion, now, now + 8.0)
     after = [note.pitch for _, note in sink.played[played_before:]]
@@ -290,7 +226,7 @@ def test_range_knobs_keep_a_range_and_the_next_notes_keep_inside_it():
 
 
 def test_the_preset_knob_switches_models_at_once_and_reprimes_the_new_one():
-    sink = ListSink()
+    sink = FakeSink()
     first, second = StepModel(random_weights(seed=11)), StepModel(random_weights(hidden=24, seed=5))
     companion = Companion(first, Sampler(SamplingConfig(), seed=0), sink,
                           CompanionConfig(answer_bars=8, knobs=((24, "preset"),)), models=(first, second))
@@ -298,8 +234,8 @@ def test_the_preset_knob_switches_models_at_once_and_reprimes_the_new_one():
     now = run_until(companion, now, 6.0)
     assert companion.status == ANSWERING
     companion.hear(mido.Message("control_change", control=24, value=127), now)
-    assert companion.model is second and companion.knob_values["preset"] == 1
-    assert companion.state.hidden[0].shape[-1] == 24, "the state is the new model's, primed from what was played"
+    assert companion.priming.model is second and companion.controls.values["preset"] == 1
+    assert companion.priming.state.hidden[0].shape[-1] == 24, "the state is the new model's, primed from what was played"
     assert sink.cancelled, "the old model's answer stops: its state cannot go on in the new model"
     now = play_call(companion, now + 1.0, G_MAJOR_CALL)
     run_until(companion, now, now + 4.0)
@@ -322,7 +258,7 @@ def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
     fed.clear()
     companion.reprime(now)
     (tokens,) = fed
-    assert len(tokens) <= REPRIME_TOKENS < companion.writer.cursor.tokens_read
+    assert len(tokens) <= REPRIME_TOKENS < companion.priming.writer.cursor.tokens_read
     onsets = {}
     for note in codec.decode(tokens):
         onsets.setdefault(note.onset, []).append(note.pitch)
@@ -353,7 +289,7 @@ D_MINOR_CALL = [62, 65, 69, 65, 70, 69, 61, 62]  # D F A F | B-flat A C-sharp D
 
 def test_a_mode_telling_preset_hears_a_minor_call_and_answers_it_in_minor_bars():
     weights = random_weights(seed=11, vocab=codec.MODAL_VOCAB_SIZE)
-    sink, model = ListSink(), Recorder(weights)
+    sink, model = FakeSink(), Recorder(weights)
     companion = Companion(model, Sampler(SamplingConfig(), seed=0), sink,
                           CompanionConfig(key_mode="canonical+mode"))
     start = 3.0
@@ -365,7 +301,7 @@ def test_a_mode_telling_preset_hears_a_minor_call_and_answers_it_in_minor_bars()
             for i, p in enumerate(D_MINOR_CALL)]
     plain = StepModel(weights)
     expected = plain.feed(codec.encode(call, bar_token=codec.BAR_MINOR), plain.initial_state())
-    assert np.allclose(companion.state.logits, expected, atol=1e-5)
+    assert np.allclose(companion.priming.state.logits, expected, atol=1e-5)
     heard_before_answer = len(model.heard)
     run_until(companion, now, start + 8 * BEAT + 2 * 4 * BEAT + 0.5)
     assert companion.answers_started == 1 and sink.notes()
@@ -374,21 +310,21 @@ def test_a_mode_telling_preset_hears_a_minor_call_and_answers_it_in_minor_bars()
 
 
 def test_the_preset_knob_tells_the_mode_to_a_modal_preset_and_not_to_a_plain_one():
-    sink = ListSink()
+    sink = FakeSink()
     plain = StepModel(random_weights(seed=11))
     modal = Recorder(random_weights(seed=5, vocab=codec.MODAL_VOCAB_SIZE))
     companion = Companion(plain, Sampler(SamplingConfig(), seed=0), sink,
                           CompanionConfig(key_mode="canonical", knobs=((24, "preset"),)), models=(plain, modal))
     now = play_call(companion, 0.0, D_MINOR_CALL)
     now = run_until(companion, now, 5.0)
-    assert companion.key == Key(2, "minor") and companion.writer.cursor.bar_token == codec.BAR
+    assert companion.key == Key(2, "minor") and companion.priming.writer.cursor.bar_token == codec.BAR
     companion.hear(mido.Message("control_change", control=24, value=127), now)
-    assert companion.model is modal and companion.writer.cursor.bar_token == codec.BAR_MINOR
+    assert companion.priming.model is modal and companion.priming.writer.cursor.bar_token == codec.BAR_MINOR
     now = play_call(companion, now + 1.0, D_MINOR_CALL)
     run_until(companion, now, now + 6.0)
     assert companion.answers_started == 2 and codec.BAR_MINOR in modal.heard and codec.BAR not in modal.heard
     companion.hear(mido.Message("control_change", control=24, value=0), now + 6.0)
-    assert companion.model is plain and companion.writer.cursor.bar_token == codec.BAR
+    assert companion.priming.model is plain and companion.priming.writer.cursor.bar_token == codec.BAR
     now = play_call(companion, now + 7.0, D_MINOR_CALL)  # a plain model fed BAR_MINOR would raise
     run_until(companion, now, now + 6.0)
     assert companion.answers_started == 3

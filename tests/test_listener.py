@@ -4,34 +4,7 @@ import mido
 import pytest
 
 from livegen.live.listener import ArrivalStamps, Listener
-
-
-class QueuedPort:
-    """An input port as rtmidi's queue shows it: (bytes, seconds since the message before), read on a fake clock."""
-
-    name = "fake:in"
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.waiting = []
-
-    def arrive(self, at, data):
-        """A message that JACK took in at ``at``; rtmidi queues it with its delta time."""
-        self.last = getattr(self, "last", at)
-        self.waiting.append((list(data), at - self.last))
-        self.last = at
-
-    def get_message(self):
-        self.clock.now += 0.00001  # each read takes 10 us
-        return self.waiting.pop(0) if self.waiting else None
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
+from tests.fakes import FakeClock, QueuedPort
 
 
 def test_a_queue_read_late_keeps_each_message_at_its_arrival_time():

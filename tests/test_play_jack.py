@@ -16,6 +16,7 @@ import pytest
 from livegen.music import codec
 from livegen.music.midifile import read_midi
 from tests import jackutil
+from tests.fakes import sounding_after
 
 pytestmark = pytest.mark.jack
 
@@ -107,19 +108,6 @@ def printed_since_ready(process) -> str:
             printed.append(process.lines.get_nowait())
         except queue.Empty:
             return "".join(printed)
-
-
-def sounding_after(messages):
-    """Notes left sounding after a message list (a note_on not followed by its note_off or CC123)."""
-    sounding = set()
-    for message in messages:
-        if message.type == "note_on" and message.velocity > 0:
-            sounding.add((message.channel, message.note))
-        elif message.type in ("note_off", "note_on"):
-            sounding.discard((message.channel, message.note))
-        elif message.type == "control_change" and message.control in (120, 123):
-            sounding = {s for s in sounding if s[0] != message.channel}
-    return sounding
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from livegen.music import codec
 from livegen.live.engine import ANSWERING, LISTENING, MAX_HISTORY_NOTES, CompanionConfig
-from tests.test_engine import BEAT, G_MAJOR_CALL, make, play_call, run_until
+from tests.playing import BEAT, G_MAJOR_CALL, make, play_call, run_until
 
 
 def message(kind, **fields):
@@ -33,8 +33,8 @@ def assert_answer_on_the_beat(companion, sink, now):
 
 
 def sizes(companion):
-    return {"history": len(companion.history), "waiting": len(companion.waiting), "held": len(companion.held),
-            "sustained": len(companion.sustained)}
+    return {"history": len(companion.history), "waiting": len(companion.performance.waiting), "held": len(companion.performance.held),
+            "sustained": len(companion.performance.sustained)}
 
 
 def test_releases_of_keys_never_pressed_change_nothing():
@@ -50,20 +50,20 @@ def test_all_128_keys_held_then_released_are_heard_and_answered():
     companion, sink, _ = make(CompanionConfig(answer_bars=1))
     for pitch in range(128):
         companion.hear(message("note_on", note=pitch, velocity=1 + pitch % 127), 1.0)
-    assert len(companion.held) == 128
+    assert len(companion.performance.held) == 128
     now = run_until(companion, 1.0, 2.0)
     for pitch in range(128):
         companion.hear(message("note_off", note=pitch), now)
-    assert companion.held == {}
+    assert companion.performance.held == {}
     assert_answer_on_the_beat(companion, sink, now)
 
 
 def test_velocity_zero_note_on_is_a_release_and_channel_16_is_heard():
     companion, sink, _ = make()
     companion.hear(message("note_on", note=60, velocity=90, channel=15), 1.0)
-    assert companion.held.keys() == {60}
+    assert companion.performance.held.keys() == {60}
     companion.hear(message("note_on", note=60, velocity=0, channel=15), 1.2)
-    assert companion.held == {} and companion.call[0].end == 1.2
+    assert companion.performance.held == {} and companion.performance.call[0].end == 1.2
     filtered, _, _ = make(CompanionConfig(in_channel=0))
     filtered.hear(message("note_on", note=60, velocity=90, channel=15), 1.0)
     assert filtered.status == LISTENING
@@ -117,7 +117,7 @@ def test_very_fast_repeated_notes_keep_the_seed_buffer_bounded():
         at += 0.004
         companion.tick(at)
     assert len(companion.history) <= MAX_HISTORY_NOTES
-    assert len(companion.waiting) < 20
+    assert len(companion.performance.waiting) < 20
     assert_answer_on_the_beat(companion, sink, at)
 
 
@@ -126,7 +126,7 @@ def test_a_key_held_for_three_minutes_is_encoded_once_and_then_answered():
     companion.hear(message("note_on", note=64, velocity=80), 1.0)
     now = run_until(companion, 1.0, 181.0, tick=0.01)
     assert companion.status != ANSWERING, "a held key keeps the phrase open"
-    assert companion.waiting == [] and len(companion.history) == 1, "encoded at the longest duration, once"
+    assert companion.performance.waiting == [] and len(companion.history) == 1, "encoded at the longest duration, once"
     companion.hear(message("note_off", note=64), now)
     assert_answer_on_the_beat(companion, sink, now)
 
@@ -175,7 +175,7 @@ def test_a_flood_of_100k_messages_in_a_minute_keeps_memory_bounded_and_time_flat
     assert peaks["waiting"] <= note_ons_per_second * codec.DURATIONS[-1] / codec.TICKS_PER_BEAT * BEAT
     assert max(wall[-3:]) < 3 * max(min(wall[:3]), 0.05), f"wall seconds per 10k messages grew: {wall}"
     companion.hear(message("control_change", control=64, value=0), now)
-    for pitch in list(companion.held):
+    for pitch in list(companion.performance.held):
         companion.hear(message("note_off", note=pitch), now)
     assert_answer_on_the_beat(companion, sink, now)
     print(f"\nflood: 100k messages, {sum(wall):.1f} s wall; peaks {peaks}")
@@ -186,9 +186,9 @@ def test_a_lost_note_off_holds_the_phrase_open_until_the_keyboards_all_notes_off
     companion.hear(message("note_on", note=50, velocity=80), 1.0)  # its note-off never arrives
     now = play_call(companion, 1.5, G_MAJOR_CALL)
     now = run_until(companion, now, now + 4 * BEAT)
-    assert companion.status != ANSWERING and companion.held.keys() == {50}
+    assert companion.status != ANSWERING and companion.performance.held.keys() == {50}
     companion.hear(message("control_change", control=123, value=0), now)
-    assert companion.held == {}
+    assert companion.performance.held == {}
     assert_answer_on_the_beat(companion, sink, now)
 
 
@@ -196,14 +196,14 @@ def test_a_flood_while_accompanying_keeps_memory_bounded_and_leaves_the_plan_sho
     companion, sink, _ = make(CompanionConfig(mode="accompany"))
     now, wall, peaks = flood(companion, 15_000, 10.0, random.Random(4))
     assert peaks["history"] <= MAX_HISTORY_NOTES and peaks["held"] <= 128
-    assert companion.stream is not None, "it plays along through the flood"
+    assert companion.accompaniment.fork is not None, "it plays along through the flood"
     companion.tick(now)
-    assert len(companion.call) <= len(companion.held) + len(companion.sustained), "no call grows under a stream"
+    assert len(companion.performance.call) <= len(companion.performance.held) + len(companion.performance.sustained), "no call grows under a stream"
     lookahead = companion.config.lookahead_beats * codec.TICKS_PER_BEAT
-    planned = companion.stream.planned
-    assert all(p.onset <= companion._tick_of(now) + lookahead + codec.TICKS_PER_BEAT for p in planned)
+    planned = companion.accompaniment.fork.planned
+    assert all(p.onset <= companion.grid.tick_of(now) + lookahead + codec.TICKS_PER_BEAT for p in planned)
     assert max(wall[-3:]) < 3 * max(min(wall[:3]), 0.05), f"wall seconds per 1.5k messages grew: {wall}"
     companion.hear(message("control_change", control=123, value=0), now)
     companion.hear(message("control_change", control=64, value=0), now)
     run_until(companion, now, now + 5 * 4 * BEAT)
-    assert companion.stream is None, "the accompaniment rests once the flood is over"
+    assert companion.accompaniment.fork is None, "the accompaniment rests once the flood is over"

@@ -10,8 +10,9 @@ import mido
 import pytest
 
 from tests import jackutil
+from tests.fakes import sounding_after
 from tests.test_play_jack import (  # noqa: F401  (the player fixture is used by name)
-    BEAT, CALL, PERIOD, _wait_until, player, sounding_after, start_livegen, stop,
+    BEAT, CALL, PERIOD, _wait_until, player, start_livegen, stop,
 )
 
 pytestmark = pytest.mark.jack

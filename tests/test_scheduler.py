@@ -4,24 +4,7 @@ import mido
 
 from livegen.live.recorder import MODEL, Recorder
 from livegen.live.scheduler import Scheduler, TimedNote
-
-
-class FakeClock:
-    def __init__(self, now=100.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-class FakePort:
-    name = "fake"
-
-    def __init__(self):
-        self.messages = []
-
-    def send(self, message):
-        self.messages.append(message)
+from tests.fakes import FakeClock, FakePort
 
 
 def make():

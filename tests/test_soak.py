@@ -7,40 +7,19 @@ import time
 
 import mido
 
-from livegen.live.engine import MAX_HISTORY_NOTES, REPORTS_KEPT, Companion, CompanionConfig
+from livegen.live.engine import MAX_HISTORY_NOTES, REPORTS_KEPT, Companion, CompanionConfig, EngineThread
 from livegen.live.recorder import PLAYER, Recorder
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import Scheduler
-from livegen.live.session import EngineThread
+from tests.fakes import FakePort, FakeSink, sounding_after
 from tests.helpers import random_weights
-from tests.test_play_jack import sounding_after
-from tests.test_scheduler import FakePort
 
 PHRASES = 2000
 BPM = 120
 BEAT = 60 / BPM
 TICK = 0.05  # coarse ticks: the engine samples a beat ahead, so 50 ms keeps every deadline
 CALLS = [[67, 71, 74, 72], [62, 65, 69, 65], [60, 64, 67, 72], [57, 60, 64, 59]]  # G, D minor, C, A minor
-
-
-class CheckingSink:
-    """Counts what the companion books, and fails at once on a note without an end or a cancelled answer going on."""
-
-    def __init__(self):
-        self.notes = 0
-        self.cancelled: set[int] = set()
-        self.tags: set[int] = set()
-
-    def play(self, notes, tag):
-        assert tag not in self.cancelled, f"answer {tag} booked notes after it was cancelled"
-        for note in notes:
-            assert note.end > note.start, f"a note without a length: {note}"
-        self.notes += len(notes)
-        self.tags.add(tag)
-
-    def cancel(self, tag):
-        self.cancelled.add(tag)
 
 
 class CountingModel(StepModel):
@@ -54,8 +33,8 @@ class CountingModel(StepModel):
 
 
 def sizes(companion):
-    return (len(companion.history), len(companion.waiting), len(companion.held), len(companion.sustained),
-            len(companion.call), len(companion.step_seconds))
+    return (len(companion.history), len(companion.performance.waiting), len(companion.performance.held),
+            len(companion.performance.sustained), len(companion.performance.call), len(companion.step_seconds))
 
 
 def one_phrase(companion, now, pitches, interrupt):
@@ -76,7 +55,7 @@ def one_phrase(companion, now, pitches, interrupt):
 
 def test_thousands_of_phrases_keep_memory_tokens_and_time_flat():
     model = CountingModel(random_weights(seed=11))
-    sink = CheckingSink()
+    sink = FakeSink()
     companion = Companion(model, Sampler(SamplingConfig(), seed=0), sink,
                           CompanionConfig(bpm=BPM, answer_bars=1))
     now, walls, fed, peaks = 1.0, [], [], [0] * 6

@@ -1,8 +1,8 @@
 """A live session: ports, the three threads, and every way out releasing what sounds.
 
-Roles, one thread each: a ``Listener`` per input port reads, stamps and enqueues; ``EngineThread``
-runs the companion; the ``Scheduler`` sends. The main thread only supervises: signals, the
-status line, and noticing ports that disappear.
+Roles, one thread each: a ``Listener`` per input port reads, stamps and enqueues; the engine's
+``EngineThread`` runs the companion; the ``Scheduler`` sends. The main thread only supervises:
+signals, the status line, and noticing ports that disappear.
 """
 
 from __future__ import annotations
@@ -20,17 +20,14 @@ import mido
 
 from livegen.live import calibrate, ports
 from livegen.live.clock import ExternalClock
-from livegen.live.engine import CLOCK_MESSAGES, Companion, CompanionConfig
+from livegen.live.engine import CHANNEL_MESSAGES, Companion, CompanionConfig, EngineThread
 from livegen.live.listener import Listener
 from livegen.model.preset import Preset
 from livegen.live.recorder import PLAYER, Recorder
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import THRU, Scheduler
-from livegen.live.worker import Worker
 
-CHANNEL_MESSAGES = frozenset({"note_on", "note_off", "control_change", "pitchwheel",
-                              "aftertouch", "polytouch", "program_change"})
 PORT_CHECK_SECONDS = 1.0
 DRAIN_SECONDS = 0.05
 
@@ -50,51 +47,6 @@ class PortsConfig:
     reconnect: bool = False  # wait for a named port that disappears, rather than end the session
     more_outputs: tuple[str, ...] = ()  # the answer goes to these ports too
     thru_to: str | None = None  # the player's notes go to this port (rather than with the answer)
-
-
-class EngineThread(Worker):
-    """Feeds queued player messages to the companion and ticks it every couple of milliseconds."""
-
-    def __init__(self, companion: Companion, inbox: queue.SimpleQueue, recorder: Recorder, on_error,
-                 now=time.perf_counter, poll_seconds=0.002) -> None:
-        self.companion = companion
-        self.inbox = inbox
-        self.recorder = recorder
-        self.on_error = on_error
-        self.now = now
-        self.poll_seconds = poll_seconds
-        super().__init__("livegen-engine")
-
-    def run(self) -> None:
-        try:
-            while not self._stopping.is_set():
-                try:
-                    self._take(*self.inbox.get(timeout=self.poll_seconds))
-                    while True:
-                        self._take(*self.inbox.get_nowait())
-                except queue.Empty:
-                    pass
-                self.companion.tick(self.now())
-            self._drain()
-        except Exception as error:  # reported by the session, which then stops cleanly
-            self.on_error(error)
-
-    def _drain(self) -> None:
-        """On the way out, take what is still queued so the recording keeps every player note."""
-        try:
-            while True:
-                self._take(*self.inbox.get_nowait())
-        except queue.Empty:
-            pass
-
-    def _take(self, at: float, message) -> None:
-        if message.type in CLOCK_MESSAGES:
-            self.companion.hear(message, at)
-            return
-        if message.type not in CHANNEL_MESSAGES:
-            return  # sysex, active sensing and the like are not the player's notes
-        self.recorder.record(PLAYER, at, message)
-        self.companion.hear(message, at)
 
 
 class Session:
@@ -165,44 +117,69 @@ class Session:
         choice = ports.select_backend(self.ports_config.backend)
         if choice.note:
             self.log(choice.note)
+        models = self._load_models()
+        self._open_outputs()
+        self.companion = Companion(models[0], Sampler(self.sampling, seed=self.seed), self.scheduler,
+                                   self.companion_config, self._clock(), models)
+        self.engine = EngineThread(self.companion, self.inbox, self.recorder, self._thread_failed)
+        self._open_inputs()
+        self._start_threads()
+
+    def _load_models(self) -> tuple[StepModel, ...]:
+        """The preset and the alternatives the preset knob chooses among, warmed up."""
         models = tuple(StepModel(preset.weights) for preset in (self.preset, *self.alternatives))
         for model in models:
             model.warm_up()
-        model = models[0]
-        config = self.companion_config
+        return models
+
+    def _open_outputs(self) -> None:
+        """The answer's ports and their scheduler (sending early by the calibrated offset), and the thru port."""
+        create = self.ports_config.create
         self.output_ports = [ports.open_output(self.ports_config.output_name, virtual=self.ports_config.virtual,
-                                               create=self.ports_config.create)]
+                                               create=create)]
         for name in self.ports_config.more_outputs:
-            self.output_ports.append(ports.open_output(name, create=self.ports_config.create))
+            self.output_ports.append(ports.open_output(name, create=create))
         self.output_port = self.output_ports[0] if len(self.output_ports) == 1 else ports.PortGroup(self.output_ports)
-        offset_ms = self.latency_offset_ms
-        if offset_ms is None:
-            offset_ms = calibrate.offset_for(self.output_ports[0].name) or 0.0
-            if offset_ms:
-                self.log(f"sending {offset_ms:g} ms early: the round trip 'livegen calibrate' measured "
-                         f"for {self.output_ports[0].name!r}")
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
-                                   latency_offset=offset_ms / 1000)
+                                   latency_offset=self._latency_offset_ms() / 1000)
         self._send_program()
         if self.ports_config.thru_to is not None:
-            self.thru_port = ports.open_output(self.ports_config.thru_to, create=self.ports_config.create)
+            self.thru_port = ports.open_output(self.ports_config.thru_to, create=create)
             self.thru_scheduler = Scheduler(self.thru_port, on_error=self._thread_failed)
-        clock = ExternalClock(config.bpm) if self.ports_config.clock_name else None
-        self.companion = Companion(model, Sampler(self.sampling, seed=self.seed), self.scheduler, config, clock,
-                                   models)
-        self.engine = EngineThread(self.companion, self.inbox, self.recorder, self._thread_failed)
+
+    def _latency_offset_ms(self) -> float:
+        """As given, or the round trip 'livegen calibrate' measured for the first output (0 if none)."""
+        if self.latency_offset_ms is not None:
+            return self.latency_offset_ms
+        offset_ms = calibrate.offset_for(self.output_ports[0].name) or 0.0
+        if offset_ms:
+            self.log(f"sending {offset_ms:g} ms early: the round trip 'livegen calibrate' measured "
+                     f"for {self.output_ports[0].name!r}")
+        return offset_ms
+
+    def _clock(self) -> ExternalClock | None:
+        """The DAW's clock when one is followed; None: the companion keeps its own."""
+        return ExternalClock(self.companion_config.bpm) if self.ports_config.clock_name else None
+
+    def _open_inputs(self) -> None:
+        """The player's port, the clock's own port if it has one, and a listener on each."""
+        create = self.ports_config.create
         self.input_port = ports.open_input(self.ports_config.input_name, virtual=self.ports_config.virtual,
-                                           create=self.ports_config.create)
+                                           create=create)
         clock_name = self.ports_config.clock_name
         if clock_name not in (None, "in"):
-            self.clock_port = ports.open_input(clock_name, create=self.ports_config.create)
+            self.clock_port = ports.open_input(clock_name, create=create)
         self.listeners = [Listener(port, self._enqueue) for port in (self.input_port, self.clock_port)
                           if port is not None]
-        # The threads start once every port is open: opening a JACK port takes ~100 ms of the
-        # interpreter, which would make the first clock pulses and notes late. What is loaded by
-        # now lives as long as the session: frozen out of the garbage collector, a full collection
-        # later walks only what the session makes (it walked all ~28,000 objects, 4-12 ms with the
-        # GIL held, during which no note could be sent).
+
+    def _start_threads(self) -> None:
+        """Start every thread, once every port is open.
+
+        Opening a JACK port takes ~100 ms of the interpreter, which would make the first clock
+        pulses and notes late. What is loaded by now lives as long as the session: frozen out of
+        the garbage collector, a full collection later walks only what the session makes (it
+        walked all ~28,000 objects, 4-12 ms with the GIL held, during which no note could be sent).
+        """
         gc.collect()
         gc.freeze()
         self.scheduler.start()

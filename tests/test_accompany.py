@@ -5,6 +5,7 @@ import mido
 import pytest
 
 from livegen.music import codec
+from livegen.live.clock import CLOCKS_PER_BEAT, ExternalClock
 from livegen.live.engine import ACCOMPANYING, LISTENING, Companion, CompanionConfig
 from livegen.music.key import Key, in_scale_ratio
 from livegen.model.preset import load
@@ -23,14 +24,25 @@ TICK = 0.002  # the engine thread's poll
 class Rig:
     """A companion and a real scheduler sharing one fake clock, driven tick by tick."""
 
-    def __init__(self, weights, config, sampling=SamplingConfig(temperature=0.9), seed=0, start=10.0):
+    def __init__(self, weights, config, sampling=SamplingConfig(temperature=0.9), seed=0, start=10.0, daw=False):
         self.clock = FakeClock(start)
         self.port = FakePort(self.clock)
         self.scheduler = Scheduler(self.port, now=self.clock)
         self.retracted = []
         original = self.scheduler.retract
         self.scheduler.retract = lambda tag, not_before: self._note(original(tag, not_before))
-        self.companion = Companion(StepModel(weights), Sampler(sampling, seed=seed), self.scheduler, config)
+        clock = ExternalClock(config.bpm) if daw else None
+        self.companion = Companion(StepModel(weights), Sampler(sampling, seed=seed), self.scheduler, config, clock)
+        self.next_pulse = None
+        if daw:  # a DAW whose transport starts now and sends 24 pulses a beat from here on
+            self.hear(mido.Message("start"))
+            self.next_pulse = start
+
+    def _pulse(self):
+        """The DAW's clock pulses due by now, each stamped at its own time."""
+        while self.next_pulse is not None and self.next_pulse <= self.clock.now:
+            self.companion.hear(mido.Message("clock"), self.next_pulse)
+            self.next_pulse += BEAT / CLOCKS_PER_BEAT
 
     def _note(self, taken):
         self.retracted.extend(taken)
@@ -45,6 +57,7 @@ class Rig:
                 self.clock.now = deadline
             else:
                 self.clock.now = step
+                self._pulse()
                 self.companion.tick(self.clock.now)
             self.scheduler.send_due(self.clock.now)
 
@@ -116,17 +129,20 @@ def test_a_player_note_takes_back_the_unsent_plan_and_the_state_hears_both_strea
     assert rig.scheduler.sounding() == []
 
 
-def test_transport_stop_and_the_play_knob_silence_the_accompaniment_at_once():
-    rig = Rig(random_weights(seed=11), accompany(knobs=((20, "play"),)))
+@pytest.mark.parametrize("stop", ["transport", "play knob"])
+def test_transport_stop_and_the_play_knob_silence_the_accompaniment_at_once(stop):
+    transport = stop == "transport"  # the DAW's clock stops, or the player switches play off
+    rig = Rig(random_weights(seed=11), accompany(knobs=((20, "play"),)), start=9.0 if transport else 10.0,
+              daw=transport)
     rig.play(10.0, MELODY[:4])
     assert rig.companion.status == ACCOMPANYING
-    rig.hear(mido.Message("control_change", control=20, value=0))
+    rig.hear(mido.Message("stop") if transport else mido.Message("control_change", control=20, value=0))
     stopped_at = rig.clock.now
     rig.run_to(stopped_at + 0.01)
     assert rig.scheduler.sounding() == []
     rig.run_to(stopped_at + 4 * BEAT)
     later = [at for at, m in rig.port.sent if at > stopped_at + 0.01 and m.type == "note_on" and m.velocity]
-    assert later == [], "the model went on playing after play was switched off"
+    assert later == [], f"the model went on playing after the {stop} stopped it"
     rig.play(rig.clock.now + 0.1, MELODY[:4])
     assert rig.companion.status != ACCOMPANYING
 

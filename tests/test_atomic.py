@@ -50,9 +50,16 @@ def test_keyboard_interrupt_is_cleaned_up_and_passed_on(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_replacing_keeps_the_suffix_a_writer_may_insist_on(tmp_path):
+def test_a_temporary_is_hidden_beside_its_target_and_no_music_file(tmp_path):
+    with replacing(tmp_path / "sample.mid") as temporary:
+        assert temporary.parent == tmp_path and temporary.name.startswith(".") and temporary.suffix == ".tmp"
+        temporary.write_bytes(b"MThd")
+    assert os.listdir(tmp_path) == ["sample.mid"]
+
+
+def test_replacing_takes_the_ending_a_writer_insists_on(tmp_path):
     target = tmp_path / "model.keras"
-    with replacing(target) as temporary:
+    with replacing(target, suffix=".keras") as temporary:
         assert temporary.parent == tmp_path and temporary.suffix == ".keras" and temporary != target
         temporary.write_bytes(b"zip")
     assert target.read_bytes() == b"zip"
@@ -67,3 +74,11 @@ def test_replacing_a_path_the_writer_never_created_leaves_the_old_file(tmp_path)
             raise Interrupted
     assert target.read_bytes() == b"old state"
     assert os.listdir(tmp_path) == ["state.json"]
+
+
+def test_a_write_without_sync_replaces_the_file_all_the_same(tmp_path):
+    target = tmp_path / "entry.json"
+    target.write_bytes(b"old")
+    atomic_write(target, b"new", sync=False)
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["entry.json"]

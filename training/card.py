@@ -10,21 +10,20 @@ on them against its training pieces, draws and renders a sample answer, and rewr
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
+from livegen.atomic import atomic_write, write_atomically
 from livegen.music import codec
 
 from livegen.model import preset
 from livegen.evaluate.calls import CALLS_FOLDER, read_calls
 from livegen.evaluate import EvalConfig, evaluate, format_table
 from livegen.music.midifile import write_midi
+from livegen.render import audio
 from livegen.render.pianoroll import draw
 
-SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 PARITY_TOLERANCE = 1e-3  # max |logit difference| float16 weights may cost against Keras
 KERAS_PARITY = 1e-4  # what tests/test_parity.py proves for the float32 numpy runtime
 PARITY_TOKENS = 600
@@ -80,9 +79,7 @@ def _describe(out: Path, style) -> None:
     config = preset.read_config(out)
     model = config["model"]
     config["description"] = f"{style.description}; {model['layers']}-layer {model['hidden']}-unit LSTM"
-    temporary = out / f".{preset.CONFIG_NAME}.tmp"
-    temporary.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    temporary.replace(out / preset.CONFIG_NAME)
+    atomic_write(out / preset.CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode("utf-8"))
 
 
 def compact_weights(out: Path, pieces, log) -> dict:
@@ -113,10 +110,7 @@ def compact_weights(out: Path, pieces, log) -> dict:
     if worst + KERAS_PARITY > PARITY_TOLERANCE:
         log(f"weights stay float32: float16 would move logits by up to {worst:.2g}")
         return {"dtype": "float32", "max_logit_difference": worst}
-    temporary = out / f".{preset.WEIGHTS_NAME}.tmp"
-    with open(temporary, "wb") as handle:
-        np.savez(handle, **halved)
-    temporary.replace(out / preset.WEIGHTS_NAME)
+    write_atomically(out / preset.WEIGHTS_NAME, lambda stream: np.savez(stream, **halved))
     preset.load(str(out))
     log(f"weights stored as float16: logits move by at most {worst:.2g}")
     return {"dtype": "float16", "max_logit_difference": worst}
@@ -163,17 +157,10 @@ def _write_sample(example: dict, out: Path) -> dict:
 def render_check(midi_path: Path) -> dict | None:
     """Render with FluidSynth and measure with sox: ``{"seconds", "rms", "peak"}``, or None
     where either program or the General MIDI soundfont is missing."""
-    if not (shutil.which("fluidsynth") and shutil.which("sox") and SOUNDFONT.is_file()):
+    if not (audio.can_render() and audio.can_measure()):
         return None
     with tempfile.TemporaryDirectory() as scratch:
-        wav = Path(scratch) / "sample.wav"
-        subprocess.run(["fluidsynth", "-ni", "-F", str(wav), "-r", "44100", str(SOUNDFONT),
-                        str(midi_path)], check=True, capture_output=True, timeout=120)
-        stat = subprocess.run(["sox", str(wav), "-n", "stat"], capture_output=True, text=True,
-                              timeout=60).stderr
-    values = dict(re.findall(r"^(.+?):\s+(-?[\d.]+)\s*$", stat, flags=re.MULTILINE))
-    return {"seconds": float(values["Length (seconds)"]), "rms": float(values["RMS     amplitude"]),
-            "peak": float(values["Maximum amplitude"])}
+        return audio.measure(audio.render(midi_path, Path(scratch) / "sample.wav"))
 
 
 def _sections(style, config: dict, export: dict, result: dict, sample: dict, audio,

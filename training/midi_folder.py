@@ -8,13 +8,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import click
 
+from livegen.atomic import atomic_write
 from livegen.music.codec import TICKS_PER_BEAT, Meter, Note
 from livegen.music.midifile import (
     DEFAULT_TEMPO_BPM,
@@ -163,15 +163,8 @@ def _store_entry(entry: Path, piece: Piece) -> None:
         "tempo_bpm": piece.tempo_bpm,
         "warnings": list(piece.warnings),
     }, separators=(",", ":"))
-    # Temporary file + rename: two ingests sharing a cache never see half an entry.
-    handle, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, entry)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    # Two ingests sharing a cache never see half an entry; one lost in a crash is only parsed again.
+    atomic_write(entry, text.encode(), sync=False)
 
 
 def read_music21(path) -> Piece:

@@ -7,7 +7,9 @@ from livegen.music import codec
 from livegen.model import preset
 from livegen.music.midifile import read_midi, write_midi
 from training import bundled
-from training.trainer import TrainConfig, TrainingError, train, work_dir
+from training.checkpoint import work_dir
+from training.config import TrainConfig, TrainingError
+from training.trainer import train
 from tests.helpers import phrase
 
 TINY = dict(embedding=8, hidden=16, layers=1, epochs=3, seq_len=32, batch=4, val_split=0.25)

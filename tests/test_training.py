@@ -28,7 +28,9 @@ from training.dataset import (
     window_starts,
     write_token_store,
 )
-from training.trainer import TrainConfig, TrainingError, train, work_dir
+from training.checkpoint import work_dir
+from training.config import TrainConfig, TrainingError
+from training.trainer import train
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)  # harmonic minor: the leading tone tells it from its relative major

@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from training.trainer import TOKENS_FILE, TrainConfig, prepare_data
+from training.config import TrainConfig
+from training.preparation import TOKENS_FILE, prepare_data
 
 
 def bench_input(folder, config: TrainConfig = TrainConfig()) -> dict:

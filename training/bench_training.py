@@ -18,7 +18,8 @@ import tensorflow as tf
 from livegen.music import codec
 from livegen.model.runtime import StepModel
 from training.model import build_model, export_weights
-from training.trainer import TrainConfig, new_model
+from training.config import TrainConfig
+from training.trainer import new_model
 
 NOTEBOOK_WINDOW = 40
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import click
 
 from livegen.model.preset import bundled_dir
-from training.trainer import TrainConfig
+from training.config import TrainConfig
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PRESETS = bundled_dir()

@@ -49,7 +49,7 @@ def complete_card(style, folder: Path, out: Path, config, log) -> Path:
     """Evaluate the trained preset in ``out`` and rewrite its README with everything above."""
     from training.dataset import split_by_file
     from training.midi_folder import ingest
-    from training.trainer import model_card
+    from training.export import model_card
 
     folder, out = Path(folder), Path(out)
     report = ingest(folder, progress=False)

@@ -1,0 +1,90 @@
+"""How to train a preset: every setting checked, with ranges a musician can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livegen.music import codec
+from livegen.music.key import KEY_MODES, tells_mode
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+
+
+class TrainingError(ValueError):
+    """Training cannot start or go on; the message says why and what to do."""
+
+
+# name: (lowest, highest, unit) for the integer settings.
+_INTEGER_RANGES = {
+    "epochs": (1, 10_000, ""),
+    "embedding": (1, 4096, " units"),
+    "hidden": (1, 8192, " units"),
+    "layers": (1, 16, ""),
+    "seq_len": (8, 100_000, " tokens"),
+    "batch": (1, 100_000, " windows"),
+    "augment": (0, 6, " semitones"),
+    "minor_repeat": (1, 8, " times"),
+    "patience": (0, 10_000, " epochs"),
+    "seed": (0, 2**32 - 1, ""),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a preset.
+
+    ``strategy`` picks the ``tf.distribute`` engine the model is built and fitted under:
+    ``"default"`` (one device, no distribution), ``"mirrored"`` (``MirroredStrategy``: every
+    local GPU, ``batch`` split across them) or ``"multi-worker"``
+    (``MultiWorkerMirroredStrategy``: the cluster described by the ``TF_CONFIG`` environment
+    variable, one process per machine).
+
+    ``max_minutes`` caps the fitting time (all runs of a resumed fit together; 0: no cap): no
+    epoch starts that would be expected to end after it. The best epoch's weights are kept.
+    """
+
+    epochs: int = 30
+    embedding: int = 64
+    hidden: int = 256
+    layers: int = 2
+    dropout: float = 0.1
+    seq_len: int = 256
+    batch: int = 32
+    val_split: float = 0.1
+    key_mode: str = "canonical+mode"
+    augment: int = 0
+    minor_repeat: int = 1
+    patience: int = 4
+    learning_rate: float = 2e-3
+    seed: int = 0
+    strategy: str = "default"
+    max_minutes: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, (lowest, highest, unit) in _INTEGER_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+                raise TrainingError(f"{name} must be between {lowest} and {highest}{unit}, got {value!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise TrainingError(f"dropout must be at least 0 and below 1, got {self.dropout!r}")
+        if not isinstance(self.val_split, (int, float)) or not 0 < self.val_split < 1:
+            raise TrainingError(
+                f"val_split (the share of files held out for validation) must be above 0 and "
+                f"below 1, got {self.val_split!r}"
+            )
+        if not isinstance(self.learning_rate, (int, float)) or not 0 < self.learning_rate <= 1:
+            raise TrainingError(f"learning_rate must be above 0 and at most 1, got {self.learning_rate!r}")
+        if self.key_mode not in KEY_MODES:
+            raise TrainingError(f"key_mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
+        if self.strategy not in STRATEGIES:
+            raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float)) \
+                or not 0 <= self.max_minutes <= 100_000:
+            raise TrainingError(
+                f"max_minutes must be between 0 (no time limit) and 100000, got {self.max_minutes!r}"
+            )
+
+
+def vocab_size(config: TrainConfig) -> int:
+    """Tokens the model predicts: the modal vocabulary adds the minor bar."""
+    return codec.MODAL_VOCAB_SIZE if tells_mode(config.key_mode) else codec.VOCAB_SIZE

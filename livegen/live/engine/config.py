@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livegen.live.clock import check_tempo
 from livegen.live.knobs import KNOBS
 from livegen.music import codec
 from livegen.music.key import KEY_MODES
@@ -40,8 +41,7 @@ class CompanionConfig:
     active: bool = True  # False: listen and follow, but play nothing (the play/stop knob)
 
     def __post_init__(self) -> None:
-        if not 20 <= self.bpm <= 400:
-            raise ValueError(f"tempo must be between 20 and 400 bpm, got {self.bpm}")
+        check_tempo(self.bpm)
         if not 1 <= self.beats_per_bar <= codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT:
             raise ValueError(f"beats per bar must be between 1 and 8, got {self.beats_per_bar}")
         if not 0.25 <= self.phrase_end_beats <= 16:

@@ -21,7 +21,7 @@ from livegen.model import preset
 from livegen.evaluate.calls import CALLS_FOLDER, read_calls
 from livegen.evaluate import EvalConfig, evaluate, format_table
 from livegen.music.midifile import write_midi
-from livegen.render import audio
+from livegen.render import audio as renderer  # "audio" names the measured sample below
 from livegen.render.pianoroll import draw
 
 PARITY_TOLERANCE = 1e-3  # max |logit difference| float16 weights may cost against Keras
@@ -157,10 +157,10 @@ def _write_sample(example: dict, out: Path) -> dict:
 def render_check(midi_path: Path) -> dict | None:
     """Render with FluidSynth and measure with sox: ``{"seconds", "rms", "peak"}``, or None
     where either program or the General MIDI soundfont is missing."""
-    if not (audio.can_render() and audio.can_measure()):
+    if not (renderer.can_render() and renderer.can_measure()):
         return None
     with tempfile.TemporaryDirectory() as scratch:
-        return audio.measure(audio.render(midi_path, Path(scratch) / "sample.wav"))
+        return renderer.measure(renderer.render(midi_path, Path(scratch) / "sample.wav"))
 
 
 def _sections(style, config: dict, export: dict, result: dict, sample: dict, audio,

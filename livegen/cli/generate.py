@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import reports_errors
-from livegen.cli.options import temperature_option, top_p_option
+from livegen.cli.options import follow_dynamics_option, temperature_option, top_p_option
 from livegen.live.clock import TEMPO_RANGE
 
 
@@ -25,10 +25,11 @@ from livegen.live.clock import TEMPO_RANGE
               help="Most notes sounding at once.")
 @click.option("--key-lock", is_flag=True, help="Only notes of the prime's scale.")
 @click.option("--seed", type=int, default=None, help="Same seed, same answer.")
+@follow_dynamics_option
 @click.option("--bpm", type=click.FloatRange(*TEMPO_RANGE), default=None, help="Tempo of the output (default: the prime's).")
 @reports_errors
 def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_p, polyphony,
-             key_lock, seed, bpm):
+             key_lock, seed, follow_dynamics, bpm):
     """Continue a MIDI file offline and write call and answer to a new .mid."""
     from livegen.model import generate as continuation, preset as presets
     from livegen.music.key import estimate_key, transposes
@@ -47,7 +48,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     config = SamplingConfig(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p,
                             max_polyphony=polyphony, scale=scale)
     result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,
-                                         piece.meter, bars, Sampler(config, seed=seed))
+                                         piece.meter, bars, Sampler(config, seed=seed), follow_dynamics)
     tempo = bpm if bpm is not None else piece.tempo_bpm
     write_midi(out_file, [("call", piece.notes, 0), ("answer", result.notes, 1)], piece.meter, tempo)
     pitches = {note.pitch for note in result.notes}

@@ -8,6 +8,7 @@ import click
 
 from livegen.live.clock import check_tempo
 from livegen.live.knobs import KNOBS
+from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow
 
 
 class TempoType(click.ParamType):
@@ -26,6 +27,28 @@ class TempoType(click.ParamType):
             return check_tempo(bpm)
         except ValueError as error:
             self.fail(str(error), param, ctx)
+
+
+class FollowType(click.ParamType):
+    """How closely an answer follows the player's dynamics: 0 (the model's own) to 1 (the player's level)."""
+
+    name = "0..1"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number between 0 and 1", param, ctx)
+        try:
+            return check_follow(number)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+follow_dynamics_option = click.option(
+    "--follow-dynamics", type=FollowType(), default=DEFAULT_FOLLOW, show_default=True,
+    help="How closely the answer follows your dynamics: 1 plays at your level, keeping the model's accents; "
+         "0 keeps the model's own velocities.")
 
 
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -138,6 +161,7 @@ answer_options = stacked(
     click.option("--in-channel", type=click.IntRange(1, 16), default=None,
                  help="Only hear this channel (default: all)."),
     click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True),
+    follow_dynamics_option,
 )
 
 knob_options = stacked(

@@ -73,7 +73,7 @@ def load_presets(preset_names):
 
 def companion_config(*, bpm, beats_per_bar, phrase_end, answer_bars, max_answer_bars, start_on, yield_to_player,
                      end_phrase_cc, in_channel, out_channel, key_lock, metronome, metronome_channel, send_clock,
-                     count_in, mode, rest_bars, key_mode, knobs, learn, **_):
+                     count_in, mode, rest_bars, key_mode, knobs, learn, follow_dynamics, **_):
     """How the companion listens and answers; channels go from the musician's 1-16 to MIDI's 0-15."""
     from livegen.live.engine import CompanionConfig
 
@@ -86,7 +86,7 @@ def companion_config(*, bpm, beats_per_bar, phrase_end, answer_bars, max_answer_
         key_mode=key_mode, key_lock=key_lock,
         metronome_channel=metronome_channel - 1 if metronome or count_in else None, send_clock=send_clock,
         click_bars=None if metronome else count_in, knobs=knobs, learn=learn, auto_tempo=auto_tempo, mode=mode,
-        rest_bars=rest_bars,
+        rest_bars=rest_bars, follow_dynamics=follow_dynamics,
     )
 
 

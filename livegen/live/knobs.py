@@ -60,6 +60,7 @@ KNOBS = {knob.name: knob for knob in (
     Knob("yield", 0, 1, "companion", "yield_to_player", switch=True),
     Knob("mode", 0, 1, "companion", "mode", choices=("answer", "accompany")),
     Knob("play", 0, 1, "companion", "active", switch=True),
+    Knob("dynamics", 0, 1, "companion", "follow_dynamics"),
     Knob("preset", 0, 1, "preset", "preset"),
 )}
 

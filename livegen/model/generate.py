@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livegen.music import codec
+from livegen.music.dynamics import DEFAULT_FOLLOW, Dynamics, level
 from livegen.music.hearing import hear
 from livegen.music.key import Key
 from livegen.model.runtime import StepModel
@@ -22,15 +23,19 @@ class Continuation:
 
 
 def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, bars: int,
-                   sampler: Sampler) -> Continuation:
+                   sampler: Sampler, follow_dynamics: float = DEFAULT_FOLLOW) -> Continuation:
     """Continue ``prime`` (notes) for ``bars`` bars after the bar of its last onset.
 
     A canonical-key preset hears the prime moved to C major / A minor and answers there (told
-    the prime's mode, where its key mode says so); the answer is moved back to the prime's own key.
+    the prime's mode, where its key mode says so); the answer is moved back to the prime's own key,
+    and played at the level of the prime's last notes as ``follow_dynamics`` says (see
+    :mod:`livegen.music.dynamics`).
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
     heard = hear(key_mode, prime, meter)
+    dynamics = Dynamics(follow_dynamics)
+    prime_level = level(note.velocity for note in sorted(prime, key=lambda note: note.onset))
     cursor = heard.cursor
     state = model.initial_state()
     logits = model.feed(heard.tokens, state)
@@ -44,7 +49,8 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
         sampled += 1
         note = cursor.advance(token)
         if note is not None:
-            answer.append(note)
+            answer.append(codec.Note(note.onset, note.pitch, dynamics.velocity(note.velocity, prime_level),
+                                     note.duration))
         logits = model.step(token, state)
     shift = heard.hearing.shift
     moved_back = codec.transpose(answer, -shift) if shift else answer

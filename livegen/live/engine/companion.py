@@ -16,6 +16,7 @@ from livegen.live.engine.grid import Grid, Pulses
 from livegen.live.engine.performance import HeardNote, Performance
 from livegen.live.engine.priming import Priming
 from livegen.live.engine.seed import SeedBuffer, Tuning
+from livegen.music.dynamics import Dynamics
 from livegen.music.key import Key
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
@@ -47,7 +48,9 @@ class Companion:
         seed = SeedBuffer(self.grid)
         self.tuning = Tuning(sampler, config.key_lock, seed)
         self.priming = Priming(model, self.grid, seed, self.tuning, config.seed_bars, config.key_mode)
-        lookahead = Lookahead(self.priming, sampler, sink, self.grid, config.out_channel)
+        self.dynamics = Dynamics(config.follow_dynamics)
+        lookahead = Lookahead(self.priming, sampler, sink, self.grid, config.out_channel, self.dynamics,
+                              self.performance)
         # Reports of recent answers; bounded, so a session of hours keeps a flat memory.
         self.answered: deque[AnswerPlan] = deque(maxlen=REPORTS_KEPT)
         self.readiness: deque[float] = deque(maxlen=REPORTS_KEPT)  # phrase end -> first answer note, s
@@ -173,6 +176,8 @@ class Companion:
             self.priming.retune()  # the very next notes already obey it
         elif field == "answer_bars" and self.answering.fork is not None:
             self.answering.resize(value, at)
+        elif field == "follow_dynamics":
+            self.dynamics.follow = value  # from the next note booked
 
     def _use_model(self, index: int, at: float) -> None:
         """The preset knob: another model from now on, primed with what was played."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from livegen.live.clock import check_tempo
 from livegen.live.knobs import KNOBS
 from livegen.music import codec
+from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow
 from livegen.music.key import KEY_MODES
 
 MODES = ("answer", "accompany")
@@ -39,9 +40,11 @@ class CompanionConfig:
     mode: str = "answer"  # "answer": call and response; "accompany": play along while the player plays
     rest_bars: int = 2  # accompany: after this many bars of the player's silence, finish the bar and rest
     active: bool = True  # False: listen and follow, but play nothing (the play/stop knob)
+    follow_dynamics: float = DEFAULT_FOLLOW  # 1: answer at the player's level; 0: the model's own velocities
 
     def __post_init__(self) -> None:
         check_tempo(self.bpm)
+        check_follow(self.follow_dynamics)
         if not 1 <= self.beats_per_bar <= codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT:
             raise ValueError(f"beats per bar must be between 1 and 8, got {self.beats_per_bar}")
         if not 0.25 <= self.phrase_end_beats <= 16:

@@ -56,12 +56,15 @@ class Fork:
 class Lookahead:
     """Samples a fork until it reaches ``lookahead_beats`` past now (or its end), booking each note on the grid."""
 
-    def __init__(self, priming, sampler, sink, grid, out_channel: int, perf_now=time.perf_counter) -> None:
+    def __init__(self, priming, sampler, sink, grid, out_channel: int, dynamics, performance,
+                 perf_now=time.perf_counter) -> None:
         self.priming = priming
         self.sampler = sampler
         self.sink = sink
         self.grid = grid
         self.out_channel = out_channel
+        self.dynamics = dynamics  # the player's level, the model's accents around it
+        self.performance = performance
         self.perf_now = perf_now
 
     def sample(self, fork: Fork, now: float) -> None:
@@ -109,9 +112,10 @@ class Lookahead:
         onset = offset + note.onset
         end = min(onset + note.duration, fork.end_tick)
         pitch = codec.transpose_pitch(note.pitch, -fork.shift)
+        velocity = self.dynamics.velocity(note.velocity, self.performance.level)
         timed = TimedNote(start=self.grid.time_of_tick(onset), end=self.grid.time_of_tick(end),
-                          pitch=pitch, velocity=note.velocity, channel=self.out_channel)
-        return Planned(onset, codec.Note(onset, pitch, note.velocity, note.duration), timed)
+                          pitch=pitch, velocity=velocity, channel=self.out_channel)
+        return Planned(onset, codec.Note(onset, pitch, velocity, note.duration), timed)
 
     def _hand_over(self, planned: list[Planned], fork: Fork) -> None:
         if planned:

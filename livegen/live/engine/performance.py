@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from livegen.music import codec
+from livegen.music.dynamics import LEVEL_NOTES, level
 
 
 @dataclass
@@ -29,6 +31,12 @@ class Performance:
         self.call: list[HeardNote] = []
         self.waiting: list[HeardNote] = []  # player notes heard but not yet encoded
         self.last_sound = 0.0
+        self.velocities: deque[int] = deque(maxlen=LEVEL_NOTES)  # the player's last notes: their level
+
+    @property
+    def level(self) -> float | None:
+        """How loud the player is playing now (None before their first note)."""
+        return level(self.velocities)
 
     def key_down(self, pitch: int, velocity: int, at: float) -> None:
         """A key goes down: the same key still held or sustained ends first."""
@@ -38,6 +46,7 @@ class Performance:
             self.sustained.remove(note)
             self._release(note, at)
         note = HeardNote(at, pitch, velocity)
+        self.velocities.append(velocity)
         self.held[pitch] = note
         self.call.append(note)
         self.waiting.append(note)

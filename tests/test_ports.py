@@ -8,7 +8,7 @@ import mido
 import pytest
 
 from livegen.live import ports
-from livegen.live.ports import PortError
+from livegen.live.ports import PortError, backend
 from tests import jackutil
 
 MPK = "MPK mini:MPK mini MIDI 1 20:0"
@@ -91,7 +91,7 @@ def test_jack_without_a_server_says_how_to_start_one(monkeypatch):
 
 def test_default_falls_back_to_jack_when_its_api_cannot_start_and_says_so(monkeypatch):
     monkeypatch.delenv("MIDO_BACKEND", raising=False)
-    monkeypatch.setattr(ports, "_api_failure", lambda api: "no ALSA sequencer" if api is None else None)
+    monkeypatch.setattr(backend, "_api_failure", lambda api: "no ALSA sequencer" if api is None else None)
     chosen = []
     monkeypatch.setattr(mido, "set_backend", lambda name, load: chosen.append(name))
     choice = ports.select_backend(None)
@@ -101,7 +101,7 @@ def test_default_falls_back_to_jack_when_its_api_cannot_start_and_says_so(monkey
 
 def test_default_without_any_midi_system_says_how_to_start_jack(monkeypatch):
     monkeypatch.delenv("MIDO_BACKEND", raising=False)
-    monkeypatch.setattr(ports, "_api_failure", lambda api: "no ALSA sequencer" if api is None else "no server")
+    monkeypatch.setattr(backend, "_api_failure", lambda api: "no ALSA sequencer" if api is None else "no server")
     with pytest.raises(PortError) as error:
         ports.select_backend(None)
     assert "no ALSA sequencer" in str(error.value) and ports.JACK_DUMMY_COMMAND in str(error.value)

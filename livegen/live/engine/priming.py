@@ -11,7 +11,8 @@ import math
 import time
 
 from livegen.music import codec
-from livegen.music.key import Key, bar_token, estimate_key, transposes
+from livegen.music.hearing import hearing
+from livegen.music.key import Key, bar_token
 from livegen.live.engine.performance import HeardNote
 from livegen.live.engine.seed import SeedBuffer, Tuning
 
@@ -84,7 +85,7 @@ class Priming:
     def check_key(self, now: float) -> bool:
         """Re-estimate the call's key; on a change, re-prime in the new key. True if it changed."""
         self._key_checked_at = now
-        key = estimate_key(self.seed.player_sounds()) if transposes(self.key_mode) else None
+        key = hearing(self.key_mode, self.seed.player_sounds()).key
         if key == self.key:
             return False
         self.key = key
@@ -124,9 +125,7 @@ class Priming:
         notes = [self.grid.codec_note(n, now, shift) for n in self.seed.notes
                  if tick_of(n.start) >= window_start - 0.5]
         self.reset(min((meter.locate(n.onset)[0] for n in notes), default=current_bar))
-        offset = self.offset
-        model_notes = codec.merge_unisons(
-            codec.Note(n.onset - offset, n.pitch, n.velocity, n.duration) for n in notes)
+        model_notes = codec.merge_unisons(codec.rebase(notes, self.offset))
         tokens = []
         for note in model_notes:
             tokens.extend(self.writer.note(note))

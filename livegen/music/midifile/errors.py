@@ -1,0 +1,5 @@
+"""The one error of MIDI file handling: a file that cannot be used, and why."""
+
+
+class MidiFileError(ValueError):
+    """A music file that cannot be used, with the reason in a musician's words."""

@@ -100,6 +100,7 @@ def test_eval_command_runs_on_a_tiny_preset_and_reports_every_metric(tiny_preset
     for system in SYSTEMS:
         assert set(METRICS) <= set(report["systems"][system])
     assert report["novelty_reference"] == "the held-out piece only"
+    assert "at least 4 held-out pieces" in report["style"]["not_measured"]  # 3 calls: too few to cross-validate
     model = report["systems"]["model"]
     assert [check["target"] for check in report["targets"]] == list(TARGET_RULES)
     for check in report["targets"]:

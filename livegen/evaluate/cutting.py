@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livegen.evaluate.config import EvalConfig
+from livegen.evaluate.features import Excerpt
 from livegen.music import codec
 from livegen.music.midifile import Piece
 
@@ -65,3 +66,26 @@ def _cut(name: str, piece: Piece, config: EvalConfig) -> Call | None:
     elsewhere = tuple(note for note in moved if note not in answered)
     return Call(name, call, continuation, elsewhere, codec.Meter(((0, bar_ticks),)),
                 config.call_bars)
+
+
+def cut_windows(name: str, piece: Piece, call_bars: int, answer_bars: int, hop_bars: int):
+    """Calls and their real continuations cut every ``hop_bars`` bars from a piece of one meter.
+
+    Yields ``(call_notes, continuation_excerpt)`` in a frame where the call starts at tick 0.
+    """
+    meter, notes = piece.meter, piece.notes
+    if not notes:
+        return
+    last_bar = meter.locate(max(note.onset for note in notes))[0]
+    span = call_bars + answer_bars
+    for first in range(1, last_bar + 2 - span, hop_bars):
+        bar_ticks = meter.bar_ticks(first)
+        if any(meter.bar_ticks(first + bar) != bar_ticks for bar in range(span)):
+            continue
+        start = meter.bar_start(first)
+        middle, end = call_bars * bar_ticks, span * bar_ticks
+        moved = codec.rebase([n for n in notes if n.onset >= start], start)
+        call = tuple(n for n in moved if n.onset < middle)
+        continuation = tuple(n for n in moved if middle <= n.onset < end)
+        if len(call) >= 3 and continuation:
+            yield call, Excerpt(continuation, call, middle, answer_bars, bar_ticks, name)

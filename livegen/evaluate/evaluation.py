@@ -4,7 +4,8 @@ Each held-out piece gives a call (``call_bars`` bars) and its real continuation 
 ``answer_bars`` bars). Every call is moved to several keys, the preset answers it with
 :func:`livegen.model.generate.continue_notes` under several seeds, and the answers are measured
 against the call's key, the real continuation, the call itself (echo) and the training data
-(novelty). The notebook's way of playing (greedy argmax, re-predicting from the last 40 tokens
+(novelty), and a classifier judges how well they pass for the real continuations
+(:mod:`livegen.evaluate.style`). The notebook's way of playing (greedy argmax, re-predicting from the last 40 tokens
 with a fresh state every step) is measured on the same calls as a baseline. Numpy only: no
 TensorFlow, no music21.
 """
@@ -19,6 +20,7 @@ from livegen.evaluate.cutting import cut_calls
 from livegen.evaluate.losses import held_out_losses
 from livegen.evaluate.metrics import reference_index
 from livegen.evaluate.report import summarise, targets
+from livegen.evaluate.style import style_fidelity
 from livegen.model.runtime import StepModel
 from livegen.music.hearing import hearing
 from livegen.music.key import MODES
@@ -84,5 +86,6 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
             for mode in MODES},
     }
     result["targets"] = targets(summary["model"])
+    result["style"] = style_fidelity(model, preset.key_mode, calls, config)
     result["example"] = example
     return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from livegen.evaluate.features import FEATURES
+
 SYSTEM_TITLES = {"model": "this preset", "greedy40": "notebook greedy-40", "real": "real continuation"}
 
 # metric: (title, format) in table order.
@@ -86,4 +88,30 @@ def format_table(result: dict) -> str:
     lines += ["", "| target | value | met |", "|---|---:|:---:|"]
     lines += [f"| {check['target']} | {check['value']:.3g} | {'yes' if check['met'] else '**no**'} |"
               for check in result["targets"]]
+    if "style" in result:
+        lines += ["", *style_table(result["style"])]
     return "\n".join(lines)
+
+
+def style_table(style: dict) -> list[str]:
+    """The style test: how well a classifier tells answers from real, its controls, and what differs."""
+    if "not_measured" in style:
+        return [f"Style: not measured: {style['not_measured']}."]
+    lines = [
+        f"Style: a logistic regression on {len(style['features'])} musical features, cross-validated by piece, "
+        f"tells {style['answers']} answers from the {style['real']} real continuations of the same calls "
+        f"(cut every {style['hop_bars']} bars of {style['pieces']} held-out pieces). 0.5 is \"cannot tell\".",
+        "",
+        "| style test (balanced accuracy) | value | should be |",
+        "|---|---:|---|",
+        f"| answers vs real continuations | {style['accuracy']:.3f} | <= {style['target']:.2f} "
+        f"({'met' if style['met'] else '**not met**'}) |",
+        f"| control: real vs other real | {style['control_real_vs_real']:.3f} | about 0.5 |",
+        f"| control: random pitches on the real rhythm vs real | {style['control_random_pitches']:.3f} | >= 0.9 |",
+        "",
+        "| feature | answers | real | gap (real sd) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in sorted(style["features"].items(), key=lambda item: -abs(item[1]["gap_sd"])):
+        lines.append(f"| {FEATURES[name]} | {row['answers']:.2f} | {row['real']:.2f} | {row['gap_sd']:+.2f} |")
+    return lines

@@ -1,4 +1,4 @@
-"""A live session: ports, the three threads, and every way out releasing what sounds.
+"""The session's rig: opens the ports, runs the three threads, supervises, and leaves nothing sounding.
 
 Roles, one thread each: a ``Listener`` per input port reads, stamps and enqueues; the engine's
 ``EngineThread`` runs the companion; the ``Scheduler`` sends. The main thread only supervises:
@@ -10,10 +10,8 @@ from __future__ import annotations
 import gc
 import queue
 import signal
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import mido
@@ -23,30 +21,14 @@ from livegen.live.clock import ExternalClock
 from livegen.live.engine import CHANNEL_MESSAGES, Companion, CompanionConfig, EngineThread
 from livegen.live.listener import Listener
 from livegen.model.preset import Preset
-from livegen.live.recorder import PLAYER, Recorder
+from livegen.live.recorder import Recorder
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import THRU, Scheduler
+from livegen.live.session.config import PortsConfig
 
 PORT_CHECK_SECONDS = 1.0
 DRAIN_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class PortsConfig:
-    """Where the player comes in and the answer goes out."""
-
-    input_name: str | None = None
-    output_name: str | None = None
-    virtual: bool = False
-    create: bool = False
-    backend: str | None = None
-    thru: bool = False
-    clock_name: str | None = None  # follow the MIDI clock on this input ("in": the player's own)
-    program: int | None = None  # program change (0..127) sent on the answer's channel at start
-    reconnect: bool = False  # wait for a named port that disappears, rather than end the session
-    more_outputs: tuple[str, ...] = ()  # the answer goes to these ports too
-    thru_to: str | None = None  # the player's notes go to this port (rather than with the answer)
 
 
 class Session:
@@ -312,28 +294,3 @@ class Session:
             bpm = self.companion.clock.bpm if self.companion is not None else self.companion_config.bpm
             count = self.recorder.write(self.record_path, bpm)
             self.log(f"recorded {count} messages to {self.record_path}")
-
-
-def status_line(session: Session) -> str:
-    """One line of what the companion is doing, for the live view."""
-    if session.waiting_for:
-        return "waiting for " + ", ".join(repr(port.name) for _, port in session.waiting_for) + " to come back"
-    companion = session.companion
-    clock = companion.clock
-    if clock.started:
-        beats = max(0.0, clock.beats_at(time.perf_counter()))
-        bar, beat = divmod(int(beats), companion.config.beats_per_bar)
-        where = f"bar {bar + 1}:{beat + 1}"
-    else:
-        where = "bar -:-"
-    steps = companion.step_seconds[-200:]
-    step_ms = f"{1000 * sorted(steps)[len(steps) // 2]:.3f} ms/step" if steps else "- ms/step"
-    key = str(companion.key) if companion.key else "-"
-    return (f"{companion.status:10s} {clock.bpm:5.1f} bpm  {where:9s}  key {key:9s}  "
-            f"in {session.recorder.count(PLAYER):4d}  out {session.recorder.count('livegen'):4d} notes  {step_ms}")
-
-
-def print_status(session: Session) -> None:
-    """Redraw the status line in place on a terminal."""
-    sys.stderr.write("\r" + status_line(session)[:120] + "\x1b[K")
-    sys.stderr.flush()

@@ -21,6 +21,7 @@ from livegen.evaluate.losses import held_out_losses
 from livegen.evaluate.metrics import reference_index
 from livegen.evaluate.report import summarise, targets
 from livegen.evaluate.style import style_fidelity
+from livegen.evaluate.unfamiliar import unfamiliar_keys
 from livegen.model.runtime import StepModel
 from livegen.music.hearing import hearing
 from livegen.music.key import MODES
@@ -87,5 +88,6 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
     }
     result["targets"] = targets(summary["model"])
     result["style"] = style_fidelity(model, preset.key_mode, calls, config)
+    result["unfamiliar"] = unfamiliar_keys(model, preset.key_mode, config)
     result["example"] = example
     return result

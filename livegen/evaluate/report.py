@@ -88,9 +88,28 @@ def format_table(result: dict) -> str:
     lines += ["", "| target | value | met |", "|---|---:|:---:|"]
     lines += [f"| {check['target']} | {check['value']:.3g} | {'yes' if check['met'] else '**no**'} |"
               for check in result["targets"]]
+    if "unfamiliar" in result:
+        lines += ["", *unfamiliar_table(result["unfamiliar"])]
     if "style" in result:
         lines += ["", *style_table(result["style"])]
     return "\n".join(lines)
+
+
+def unfamiliar_table(unfamiliar: dict) -> list[str]:
+    """Answers to made-up calls unlike the training pieces, against the key they were written in."""
+    lines = [
+        f"Calls unlike the training pieces: {unfamiliar['calls']} made-up 2-bar melodies, alone and over "
+        f"left-hand chords, in all 24 keys and in 4/4, 3/4 and 6/8 ({unfamiliar['answers']} answers), "
+        "judged against the key each was written in "
+        f"(targets: key correlation >= 0.75, >= 0.9 in scale: {'met' if unfamiliar['met'] else '**not met**'}).",
+        "",
+        "| calls | key correlation | note time in scale |",
+        "|---|---:|---:|",
+    ]
+    for kind, row in unfamiliar["by_kind"].items():
+        lines.append(f"| {kind} | {row['key_correlation']:.2f} | {row['in_scale']:.2f} |")
+    lines.append(f"| all | {unfamiliar['key_correlation']:.2f} | {unfamiliar['in_scale']:.2f} |")
+    return lines
 
 
 def style_table(style: dict) -> list[str]:

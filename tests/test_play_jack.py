@@ -126,10 +126,15 @@ def play_call(player, process_ports, pitches=CALL):
     player.connect(*process_ports) if len(process_ports) == 2 else \
         subprocess.run(["jack_connect", player.address, process_ports[0]], check=True, timeout=5)
     time.sleep(0.3)
+    play_notes(player, pitches)
+
+
+def play_notes(player, pitches=CALL, velocity=90):
+    """Quarter notes on channel 16 at BPM, on ports already connected; returns when the last key is up."""
     start = time.perf_counter() + 0.05
     for index, pitch in enumerate(pitches):
         _wait_until(start + index * BEAT)
-        player.keys.send(mido.Message("note_on", channel=15, note=pitch, velocity=90))
+        player.keys.send(mido.Message("note_on", channel=15, note=pitch, velocity=velocity))
         _wait_until(start + (index + 0.8) * BEAT)
         player.keys.send(mido.Message("note_off", channel=15, note=pitch))
 

@@ -1,4 +1,12 @@
-"""Key finding (Krumhansl–Schmuckler) and the canonical key (C major / A minor) presets train in."""
+"""Key finding (Krumhansl–Schmuckler) and the canonical key (C major / A minor) presets train in.
+
+The estimate correlates a duration-weighted pitch-class histogram with Temperley's Kostka–Payne
+profiles; how well notes fit a key (the evaluation's key correlation) is measured against
+Krumhansl and Kessler's probe-tone profiles, as every earlier number was. On 2-bar calls the
+Kostka–Payne profiles named the key more often: 40 of 48 made-up calls against 37, and the
+opening call of 63 held-out pieces agreed with the whole piece's key 57% of the time against 51%
+(scripts/key_profiles.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,9 @@ from livegen.music import codec
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Temperley (2001), from the Kostka–Payne harmony textbook's excerpts, tonic first: what the estimate uses.
+ESTIMATE_MAJOR_PROFILE = np.array([5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0])
+ESTIMATE_MINOR_PROFILE = np.array([5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0])
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -23,14 +34,15 @@ CANONICAL_TONIC = {"major": 0, "minor": 9}
 KEY_MODES = ("canonical", "canonical+mode", "as-is")
 
 
-def _profiles() -> np.ndarray:
+def _profiles(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
     """The 24 key profiles as rows: 12 major keys from C, then 12 minor keys from C."""
-    rows = [np.roll(MAJOR_PROFILE, tonic) for tonic in range(12)]
-    rows += [np.roll(MINOR_PROFILE, tonic) for tonic in range(12)]
+    rows = [np.roll(major, tonic) for tonic in range(12)]
+    rows += [np.roll(minor, tonic) for tonic in range(12)]
     return np.array(rows)
 
 
-_PROFILES = _profiles()
+_PROFILES = _profiles(MAJOR_PROFILE, MINOR_PROFILE)
+_ESTIMATE_PROFILES = _profiles(ESTIMATE_MAJOR_PROFILE, ESTIMATE_MINOR_PROFILE)
 
 
 @dataclass(frozen=True)
@@ -89,9 +101,9 @@ def pitch_class_histogram(notes) -> np.ndarray:
 
 
 def correlations(histogram: np.ndarray) -> np.ndarray:
-    """Pearson correlation of a pitch-class histogram with each of the 24 key profiles."""
+    """Pearson correlation of a pitch-class histogram with each of the 24 estimate profiles."""
     centred = histogram - histogram.mean()
-    profiles = _PROFILES - _PROFILES.mean(axis=1, keepdims=True)
+    profiles = _ESTIMATE_PROFILES - _ESTIMATE_PROFILES.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(profiles, axis=1) * np.linalg.norm(centred)
     if norms[0] == 0:
         return np.zeros(24)

@@ -249,8 +249,20 @@ def how_it_plays(result: dict, audio) -> str:
             f"{greedy['key_correlation']:.2f}, longest echo {greedy['echo']:.0f}, and "
             f"{greedy['one_note']:.0%} of its answers use at most 2 pitches.")
     missed = [check["target"] for check in result["targets"] if not check["met"]]
-    sentences.append("It misses these targets: " + "; ".join(missed) + "." if missed
-                     else "It meets every target of the issue.")
+    sentences.append("It misses these targets of its answers: " + "; ".join(missed) + "." if missed
+                     else "It meets every target of its answers above.")
+    style = result.get("style", {})
+    if "accuracy" in style:
+        sentences.append(
+            f"A classifier on musical features tells its answers from the real continuations "
+            f"{style['accuracy']:.0%} of the time (50% is \"cannot tell\"; the goal is at most "
+            f"{style['target']:.0%}): {'it passes' if style['met'] else 'it does not pass for the real music yet'}.")
+    unfamiliar = result.get("unfamiliar")
+    if unfamiliar is not None:
+        sentences.append(
+            f"Answering made-up calls unlike its training pieces, its key correlation is "
+            f"{unfamiliar['key_correlation']:.2f} and {unfamiliar['in_scale']:.0%} of its note time is in the "
+            f"call's scale (goals 0.75 and 90%).")
     if audio is None:
         sentences.append("The sample was not rendered to audio (FluidSynth, sox or the GM soundfont missing).")
     else:

@@ -133,6 +133,9 @@ def test_presets_command_lists_a_users_folder_with_its_evaluation(tiny_preset, c
     assert f"key correlation {report['systems']['model']['key_correlation']:.2f}" in line
     bundled = [line.split()[0] for line in listed.output.splitlines()[:len(preset.list_presets())]]
     assert bundled == [directory.name for directory in preset.list_presets()]  # first, by name
+    chorale_style = json.loads((preset.find("chorale") / "eval.json").read_text())["style"]
+    chorale_line = next(line for line in listed.output.splitlines() if line.startswith("chorale"))
+    assert f"style: told from the real music {chorale_style['accuracy']:.0%} of the time" in chorale_line
     missing = runner.invoke(cli, ["presets", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
 

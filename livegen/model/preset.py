@@ -105,6 +105,10 @@ def summary(directory: Path) -> str:
         parts.append(f"answers: key correlation {model['key_correlation']:.2f}, "
                      f"{model['in_scale']:.0%} in scale, {model['notes_per_bar']:.1f} notes a bar; "
                      f"targets met {sum(target['met'] for target in targets)}/{len(targets)}")
+        style = evaluation.get("style", {})
+        if "accuracy" in style:
+            parts.append(f"style: told from the real music {style['accuracy']:.0%} of the time "
+                         f"(goal <= {style['target']:.0%})")
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not evaluated (or an evaluation from another version): the rest still says something
     return "; ".join(part for part in parts if part)

@@ -247,6 +247,7 @@ def test_markov_distribution_is_proper_and_loss_matches_it():
     ("val_split", 0, "val_split (the share of files held out for validation) must be above 0"),
     ("strategy", "gpu", "strategy must be one of default, mirrored, multi-worker, got 'gpu'"),
     ("hidden", True, "hidden must be between 1 and 8192 units, got True"),
+    ("precision", "float16", "precision must be one of float32, mixed_bfloat16, got 'float16'"),
 ])
 def test_bad_config_values_are_named(field, value, message):
     with pytest.raises(TrainingError) as caught:
@@ -284,6 +285,28 @@ def test_a_preset_not_told_the_mode_keeps_the_plain_vocabulary(music_folder, tmp
     assert loaded.key_mode == "canonical" and loaded.config["vocabulary"] == codec.vocabulary_spec()
     assert loaded.weights["embedding"].shape[0] == codec.VOCAB_SIZE
     assert 0 < loaded.config["metrics"]["markov3_val_loss_per_token"] < np.log(codec.VOCAB_SIZE)
+
+
+def test_a_bfloat16_fit_exports_float32_weights_the_runtime_plays_as_keras_does(music_folder, tmp_path):
+    import keras
+
+    from training.model import build_model
+
+    out = train(music_folder, tmp_path / "half", TrainConfig(**TINY, precision="mixed_bfloat16"), log=lambda line: None)
+    loaded = preset.load(str(out))
+    assert loaded.config["training"]["precision"] == "mixed_bfloat16"
+    assert all(array.dtype == np.float32 for array in loaded.weights.values())
+    assert keras.mixed_precision.global_policy().name == "float32"  # the fit leaves no policy behind
+    assert 0 < loaded.config["metrics"]["val_loss_per_token"] < np.log(codec.MODAL_VOCAB_SIZE)
+    dims = loaded.config["model"]
+    keras_model = build_model(codec.MODAL_VOCAB_SIZE, dims["embedding"], dims["hidden"], dims["layers"])
+    keras_model.get_layer("embedding").set_weights([loaded.weights["embedding"]])
+    keras_model.get_layer("lstm0").set_weights([loaded.weights[f"lstm0_{part}"] for part in ("kernel", "recurrent", "bias")])
+    keras_model.get_layer("dense").set_weights([loaded.weights["dense_kernel"], loaded.weights["dense_bias"]])
+    tokens = codec.encode(tune(9, mode="minor"), bar_token=codec.BAR_MINOR)[:40]
+    expected = keras_model.predict(np.array([tokens]), verbose=0)[0, -1]
+    runtime = StepModel(loaded.weights)
+    assert np.abs(runtime.feed(tokens, runtime.initial_state()) - expected).max() <= 1e-4
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(music_folder, tmp_path):

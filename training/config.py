@@ -8,6 +8,7 @@ from livegen.music import codec
 from livegen.music.key import KEY_MODES, tells_mode
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 class TrainingError(ValueError):
@@ -59,6 +60,7 @@ class TrainConfig:
     seed: int = 0
     strategy: str = "default"
     max_minutes: float = 0.0
+    precision: str = "float32"  # "mixed_bfloat16": bfloat16 arithmetic, float32 weights (fast where the CPU has bf16)
 
     def __post_init__(self) -> None:
         for name, (lowest, highest, unit) in _INTEGER_RANGES.items():
@@ -78,6 +80,8 @@ class TrainConfig:
             raise TrainingError(f"key_mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
         if self.strategy not in STRATEGIES:
             raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.precision not in PRECISIONS:
+            raise TrainingError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float)) \
                 or not 0 <= self.max_minutes <= 100_000:
             raise TrainingError(

@@ -31,7 +31,8 @@ def build_model(
         values = keras.layers.LSTM(
             hidden, return_sequences=True, stateful=stateful, dropout=dropout, name=f"lstm{layer}"
         )(values)
-    logits = keras.layers.Dense(vocab_size, name="dense")(values)
+    # Logits in float32 under any precision policy: a softmax over bfloat16 loses the small ones.
+    logits = keras.layers.Dense(vocab_size, name="dense", dtype="float32")(values)
     return keras.Model(tokens, logits, name="livegen_lstm")
 
 

@@ -99,7 +99,11 @@ def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
 def new_model(config: TrainConfig) -> keras.Model:
     """A compiled model of the configured size; loss weighs each target once (pads weigh 0)."""
     keras.utils.set_random_seed(config.seed)
-    model = build_model(vocab_size(config), config.embedding, config.hidden, config.layers, config.dropout)
+    keras.mixed_precision.set_global_policy(config.precision)  # layers keep the policy they are built with
+    try:
+        model = build_model(vocab_size(config), config.embedding, config.hidden, config.layers, config.dropout)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     model.compile(
         # Clipping keeps a rare exploding LSTM gradient from wrecking an epoch.
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=1.0),

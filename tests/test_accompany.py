@@ -2,6 +2,7 @@
 follows the player's notes, and leaves nothing sounding."""
 
 import mido
+import numpy as np
 import pytest
 
 from livegen.music import codec
@@ -64,11 +65,11 @@ class Rig:
     def hear(self, message):
         self.companion.hear(message, self.clock.now)
 
-    def play(self, start, pitches, beats=1.0, length=0.8):
+    def play(self, start, pitches, beats=1.0, length=0.8, velocity=90):
         """The player's notes, one every ``beats`` from ``start``."""
         for index, pitch in enumerate(pitches):
             self.run_to(start + index * beats * BEAT)
-            self.hear(mido.Message("note_on", note=pitch, velocity=90))
+            self.hear(mido.Message("note_on", note=pitch, velocity=velocity))
             self.run_to(start + (index + length) * beats * BEAT)
             self.hear(mido.Message("note_off", note=pitch))
 
@@ -169,3 +170,18 @@ def test_the_bundled_preset_accompanies_in_the_players_key(tonic):
     notes = [codec.Note(round((b - start) / GRID), p, 80, max(1, round((e - b) / GRID))) for b, e, p in played]
     share = in_scale_ratio(Key(tonic % 12, "major"), notes)
     assert share >= 0.8, f"{share:.2f} of the accompaniment's note time in the player's scale"
+
+
+def test_the_accompaniment_follows_the_players_dynamics_as_they_change():
+    rig = Rig(random_weights(seed=11), accompany(rest_bars=2))
+    start = 10.0
+    rig.play(start, MELODY[:8], velocity=30)
+    loud_start = rig.clock.now
+    rig.play(loud_start, MELODY[8:] + MELODY[:8], velocity=110)
+    velocities = [(at, m.velocity) for at, m in rig.port.sent if m.type == "note_on" and m.velocity > 0
+                  and m.channel == 0]
+    soft = [v for at, v in velocities if at < loud_start]
+    loud = [v for at, v in velocities if at >= loud_start + 9 * BEAT]  # the player's last 8 notes are all loud
+    assert len(soft) >= 4 and len(loud) >= 4, velocities
+    assert np.mean(soft) < 45 and np.mean(loud) > 85, (soft, loud)
+    assert len(set(soft)) > 1, "the model's own accents survive around the player's level"

@@ -211,7 +211,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import keras
-    import tensorflow as tf
     from training.bundled import cache_root
     from training.dataset import split_by_file
 

@@ -6,9 +6,15 @@ import time
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from training.checkpoint import Progress, save_checkpoint
 from training.config import TrainConfig
+
+
+def across_workers(strategy: tf.distribute.Strategy) -> bool:
+    """Whether ``strategy`` fits in a cluster of several worker processes."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -57,7 +63,8 @@ class TimeLimit(keras.callbacks.Callback):
 
     It reads the fitting time of this and earlier runs from ``progress.seconds`` (kept by
     ``FitClock``), so a resumed fit keeps the same budget; it must come before the checkpoint,
-    which records the verdict.
+    which records the verdict. Across workers it reads the workers' mean time, so that all take
+    the same verdict.
     """
 
     def __init__(self, max_minutes: float, progress: Progress, log) -> None:
@@ -70,6 +77,9 @@ class TimeLimit(keras.callbacks.Callback):
         if not self.limit_seconds:
             return
         spent = self.progress.seconds
+        strategy = self.model.distribute_strategy
+        if across_workers(strategy):
+            spent = float(strategy.reduce("MEAN", tf.constant(spent, tf.float64), axis=None))
         per_epoch = spent / (epoch + 1)
         if spent + per_epoch > self.limit_seconds:
             self.log(f"stopping after epoch {epoch + 1}: {spent / 60:.1f} minutes spent, another "

@@ -5,8 +5,9 @@ the run ends) and streamed from it, so a large folder is never held in memory.
 
 The fit checkpoints the model, its epoch and its loss history into ``<out_dir>.training/`` after
 every epoch, so an interrupted run continues with ``resume=True``; the folder is removed once
-the preset is written. Losses are in nats per token and are compared with an order-3 Markov
-model fitted on the same training streams.
+the preset is written. In a multi-worker fit only the chief writes them (and logs); every other
+worker runs the same steps with its writes going to a scratch folder. Losses are in nats per
+token and are compared with an order-3 Markov model fitted on the same training streams.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import keras
+import keras.src.backend.tensorflow.trainer as keras_tf_trainer
 import tensorflow as tf
 
-from training.callbacks import Checkpoint, FitClock, ResumableEarlyStopping, TimeLimit
+from training.callbacks import Checkpoint, FitClock, ResumableEarlyStopping, TimeLimit, across_workers
 from training.checkpoint import Progress, load_checkpoint, work_dir
 from training.config import STRATEGIES, TrainConfig, TrainingError, vocab_size
 from training.export import export
@@ -38,11 +42,34 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
 
 
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes: always, but in a cluster only its chief (or worker 0 where none is named)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+
+
 def train(folder, out_dir, config: TrainConfig = TrainConfig(), resume: bool = False, log=print) -> Path:
     """Train on every usable file of ``folder`` and write the preset to ``out_dir``."""
     folder, out_dir = Path(folder), Path(out_dir)
     if not folder.is_dir():
         raise TrainingError(f"cannot train on {folder}: there is no such folder")
+    strategy = make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TensorFlow work
+    if is_chief(strategy):
+        return _train(folder, out_dir, config, strategy, resume, log)
+    with tempfile.TemporaryDirectory(prefix="livegen-worker-") as scratch:
+        scratch_out = Path(scratch) / out_dir.name
+        if resume and work_dir(out_dir).is_dir():  # the chief's checkpoint, where this worker can see it
+            shutil.copytree(work_dir(out_dir), work_dir(scratch_out))
+        _train(folder, scratch_out, config, strategy, resume, lambda line: None)
+    return out_dir
+
+
+def _train(folder: Path, out_dir: Path, config: TrainConfig, strategy, resume: bool, log) -> Path:
+    """:func:`train` under ``strategy``, writing the preset and its work folder beside ``out_dir``."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = work_dir(out_dir)
     with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.tokens-", dir=out_dir.parent) as scratch:
@@ -51,16 +78,15 @@ def train(folder, out_dir, config: TrainConfig = TrainConfig(), resume: bool = F
             f"{data.files_used} files: {data.store.targets(data.train_streams)} training and "
             f"{data.store.targets(data.val_streams)} validation targets"
         )
-        model, progress = fit(data, config, work, resume, log)
+        model, progress = fit(data, config, strategy, work, resume, log)
         export(folder, out_dir, config, data, model, progress, log)
     shutil.rmtree(work, ignore_errors=True)
     log(f"preset written to {out_dir}")
     return out_dir
 
 
-def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
-    """Fit (or go on fitting) the model, checkpointing every epoch; ``(model, progress)``."""
-    strategy = make_strategy(config.strategy)
+def fit(data: TrainingData, config: TrainConfig, strategy: tf.distribute.Strategy, work: Path, resume: bool, log):
+    """Fit (or go on fitting) the model under ``strategy``, checkpointing every epoch; ``(model, progress)``."""
     with strategy.scope():
         if resume:
             model, progress = load_checkpoint(work, config, data.hash)
@@ -74,16 +100,18 @@ def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
     callbacks = [FitClock(progress), stopping, TimeLimit(config.max_minutes, progress, log),
                  Checkpoint(work, config, data.hash, progress, stopping, log)]
     epochs = progress.epoch if progress.stopped else config.epochs
+    training = data.dataset(data.train_streams, config, shuffle=True)
     try:
-        model.fit(
-            data.dataset(data.train_streams, config, shuffle=True),
-            validation_data=data.dataset(data.val_streams, config, shuffle=False),
-            epochs=epochs,
-            initial_epoch=progress.epoch,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset reshuffles itself every epoch
-            verbose=1 if sys.stderr.isatty() else 2,
-        )
+        with keras_multi_worker_fixes(model, training, strategy):
+            model.fit(
+                training,
+                validation_data=data.dataset(data.val_streams, config, shuffle=False),
+                epochs=epochs,
+                initial_epoch=progress.epoch,
+                callbacks=callbacks,
+                shuffle=False,  # the dataset reshuffles itself every epoch
+                verbose=(1 if sys.stderr.isatty() else 2) if is_chief(strategy) else 0,
+            )
     except KeyboardInterrupt:
         if progress.epoch == 0:
             log("interrupted before the first epoch was complete: nothing was saved")
@@ -94,6 +122,23 @@ def fit(data: TrainingData, config: TrainConfig, work: Path, resume: bool, log):
             )
         raise
     return model, progress
+
+
+@contextmanager
+def keras_multi_worker_fixes(model: keras.Model, dataset, strategy: tf.distribute.Strategy):
+    """Around a fit across workers, work round Keras 3's two multi-worker bugs (keras-team/keras#20585)."""
+    if not across_workers(strategy):
+        yield
+        return
+    # Keras averages a distributed batch across workers to build the model, and fails: build it
+    # from a local batch. Keras then averages each logged scalar across workers along an axis it
+    # lacks, and fails too; the logs need no averaging, since every metric update is already summed
+    # across workers (so every worker logs the same global losses and stops early in step).
+    with strategy.scope():
+        model._symbolic_build(data_batch=next(iter(dataset)))
+    with mock.patch.object(model, "_maybe_symbolic_build"), \
+            mock.patch.object(keras_tf_trainer, "_collective_all_reduce_multi_worker", return_value=False):
+        yield
 
 
 def new_model(config: TrainConfig) -> keras.Model:

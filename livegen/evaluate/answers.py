@@ -54,7 +54,7 @@ def answer_in_key(model: StepModel, key_mode: str, call: Call, with_baseline: bo
         return answer_metrics(answer, last_bar - config.answer_bars + 1, call, key,
                               config.answer_bars, reference, frame_shift)
 
-    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p)
+    sampling = config.sampling()
     answers = [continue_notes(model, key_mode, list(call.notes), call.meter, config.answer_bars,
                               Sampler(sampling, seed=seed)) for seed in range(config.seeds)]
     metrics = {

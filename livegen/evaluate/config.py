@@ -36,4 +36,8 @@ class EvalConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
                 raise EvaluationError(f"{name} must be between {lowest} and {highest}, got {value!r}")
-        SamplingConfig(temperature=self.temperature, top_p=self.top_p)  # raises on bad values
+        self.sampling()  # raises on bad values
+
+    def sampling(self) -> SamplingConfig:
+        """How the preset samples every answer of this evaluation."""
+        return SamplingConfig(temperature=self.temperature, top_p=self.top_p)

@@ -19,7 +19,7 @@ from livegen.evaluate.cutting import cut_windows
 from livegen.evaluate.features import FEATURES, Excerpt, features, random_pitches
 from livegen.model.generate import continue_notes
 from livegen.model.runtime import StepModel
-from livegen.model.sampling import Sampler, SamplingConfig
+from livegen.model.sampling import Sampler
 from livegen.music import codec
 
 HOP_BARS = 4  # a call every 4 bars of each held-out piece: more calls than pieces, few shared bars
@@ -110,7 +110,7 @@ def style_fidelity(model: StepModel, key_mode: str, pieces, config: EvalConfig =
     evaluation goes on.
     """
     answers, real = [], []
-    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p)
+    sampling = config.sampling()
     for name, piece in pieces:
         for call, excerpt in cut_windows(name, piece, config.call_bars, config.answer_bars, HOP_BARS):
             real.append(excerpt)

@@ -17,14 +17,15 @@ import numpy as np
 from livegen.evaluate.config import EvalConfig
 from livegen.model.generate import continue_notes
 from livegen.model.runtime import StepModel
-from livegen.model.sampling import Sampler, SamplingConfig
+from livegen.model.sampling import Sampler
 from livegen.music import codec
 from livegen.music.key import MAJOR_SCALE, MINOR_SCALE, PITCH_NAMES, Key, in_scale_ratio, key_correlation
 
 KEY_TARGET = 0.75  # mean key correlation of the answers with the key the call was written in
 SCALE_TARGET = 0.9  # share of the answers' note time in that key's scale
 
-METERS = {"4/4": 4, "3/4": 3, "6/8": 6}  # beats (quarter notes; 6/8 as six eighths = three quarters) a bar
+BAR_TICKS = {"4/4": 48, "3/4": 36, "6/8": 36}  # ticks of 1/12 beat: 6/8 is six eighths, three quarter beats
+KINDS = ("melody", "melody+chords")
 RHYTHMS = {  # onsets and lengths in ticks of one bar, a few per meter
     "4/4": [((0, 12), (12, 12), (24, 12), (36, 12)), ((0, 18), (18, 6), (24, 12), (36, 12)),
             ((0, 6), (6, 6), (12, 12), (24, 6), (30, 6), (36, 12))],
@@ -43,20 +44,16 @@ class MadeCall:
     """A made-up call and the key it was written in."""
 
     name: str
+    kind: str  # one of KINDS
     notes: tuple[codec.Note, ...]
     meter: codec.Meter
     key: Key
 
 
-def _bar_ticks(meter_name: str) -> int:
-    beats = METERS[meter_name]
-    return beats * codec.TICKS_PER_BEAT // (2 if meter_name == "6/8" else 1)
-
-
 def _melody(key: Key, meter_name: str, rng: np.random.Generator, low: int) -> list[codec.Note]:
     scale = MAJOR_SCALE if key.mode == "major" else MINOR_SCALE[:7]
     degrees = [low + key.tonic + step + 12 * octave for octave in range(2) for step in scale]
-    bar_ticks = _bar_ticks(meter_name)
+    bar_ticks = BAR_TICKS[meter_name]
     index = int(rng.integers(0, 5))
     notes = []
     for bar in range(CALL_BARS):
@@ -73,7 +70,7 @@ def _melody(key: Key, meter_name: str, rng: np.random.Generator, low: int) -> li
 def _chords(key: Key, meter_name: str) -> list[codec.Note]:
     """Block triads on I, IV, V and I (the minor's V with its leading tone), a half bar each, around C3."""
     scale = MAJOR_SCALE if key.mode == "major" else HARMONIC_MINOR
-    half = _bar_ticks(meter_name) // 2
+    half = BAR_TICKS[meter_name] // 2
     notes = []
     for number, degree in enumerate(CHORD_DEGREES):
         for third in range(3):
@@ -88,20 +85,20 @@ def made_calls(count_per_kind: int = 1, seed: int = 0) -> list[MadeCall]:
     calls = []
     keys = [Key(tonic, mode) for mode in ("major", "minor") for tonic in range(12)]
     for number, key in enumerate(keys):
-        meter_name = list(METERS)[number % len(METERS)]
-        meter = codec.Meter(((0, _bar_ticks(meter_name)),))
+        meter_name = list(BAR_TICKS)[number % len(BAR_TICKS)]
+        meter = codec.Meter(((0, BAR_TICKS[meter_name]),))
         for copy in range(count_per_kind):
             melody = _melody(key, meter_name, rng, low=60)
             with_chords = _melody(key, meter_name, rng, low=60) + _chords(key, meter_name)
-            for kind, notes in (("melody", melody), ("melody+chords", with_chords)):
+            for kind, notes in zip(KINDS, (melody, with_chords)):
                 name = f"{kind} in {PITCH_NAMES[key.tonic]} {key.mode}, {meter_name} #{copy + 1}"
-                calls.append(MadeCall(name, tuple(sorted(notes, key=lambda n: (n.onset, n.pitch))), meter, key))
+                calls.append(MadeCall(name, kind, tuple(sorted(notes, key=lambda n: (n.onset, n.pitch))), meter, key))
     return calls
 
 
 def unfamiliar_keys(model: StepModel, key_mode: str, config: EvalConfig = EvalConfig()) -> dict:
     """Answers to the made-up calls, judged against the key each call was written in."""
-    sampling = SamplingConfig(temperature=config.temperature, top_p=config.top_p)
+    sampling = config.sampling()
     rows = []
     for call in made_calls():
         for seed in range(config.seeds):
@@ -111,8 +108,8 @@ def unfamiliar_keys(model: StepModel, key_mode: str, config: EvalConfig = EvalCo
     correlation = float(np.mean([row[1] for row in rows]))
     in_scale = float(np.mean([row[2] for row in rows]))
     by_kind = {}
-    for kind in ("melody", "melody+chords"):
-        chosen = [row for row in rows if row[0].name.startswith(kind + " ")]
+    for kind in KINDS:
+        chosen = [row for row in rows if row[0].kind == kind]
         by_kind[kind] = {"key_correlation": float(np.mean([row[1] for row in chosen])),
                          "in_scale": float(np.mean([row[2] for row in chosen]))}
     return {"calls": len(rows) // config.seeds, "answers": len(rows), "key_correlation": correlation,

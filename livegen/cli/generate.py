@@ -32,7 +32,8 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
              key_lock, seed, follow_dynamics, bpm):
     """Continue a MIDI file offline and write call and answer to a new .mid."""
     from livegen.model import generate as continuation, preset as presets
-    from livegen.music.key import estimate_key, transposes
+    from livegen.music.hearing import hearing
+    from livegen.music.key import estimate_key
     from livegen.music.midifile import read_midi, write_midi
     from livegen.model.runtime import StepModel
     from livegen.model.sampling import Sampler, SamplingConfig
@@ -42,9 +43,8 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     for warning in piece.warnings:
         click.echo(f"{prime.name}: {warning}", err=True)
     key = estimate_key(piece.notes)
-    scale = key.scale() if key_lock else None
-    if scale is not None and transposes(loaded.key_mode):
-        scale = frozenset((pc + key.to_canonical()) % 12 for pc in scale)
+    shift = hearing(loaded.key_mode, piece.notes, key).shift  # where the preset hears the prime's scale
+    scale = frozenset((pc + shift) % 12 for pc in key.scale()) if key_lock else None
     config = SamplingConfig(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p,
                             max_polyphony=polyphony, scale=scale)
     result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,

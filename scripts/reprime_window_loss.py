@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from livegen.music import codec
+from livegen.music import codec, voices
 
 from livegen.model import preset
 from livegen.music.hearing import hearing
@@ -24,16 +24,18 @@ SEED_BARS = 8
 PRESET = "chorale"
 
 
-def losses(model: StepModel, prime: list[int], target: list[int]) -> float:
-    """Summed negative log-likelihood of ``target`` after ``prime``, from a fresh state."""
+def losses(model: StepModel, prime: list[int], target: list[int], meter: codec.Meter) -> float:
+    """Summed negative log-likelihood of ``target`` after ``prime``, from a fresh state (both read as one stream)."""
     state = model.initial_state()
-    logits = model.feed(prime, state)
+    stream = prime + target
+    heard = voices.read(stream, codec.Cursor(meter, stream[0]))
+    logits = model.feed(prime, state, heard[:len(prime)])
     total = 0.0
-    for token in target:
+    for token, row in zip(target, heard[len(prime):]):
         values = logits.astype(np.float64)
         top = values.max()
         total += top + math.log(np.exp(values - top).sum()) - values[token]
-        logits = model.step(token, state)
+        logits = model.step(token, state, row)
     return total
 
 
@@ -55,18 +57,18 @@ def windows(loaded: preset.Preset):
             seed = codec.encode([n for n in moved if n.onset < SEED_BARS * bar_ticks], one_meter,
                                 bars=SEED_BARS, bar_token=heard.bar_token)
             whole = codec.encode(moved, one_meter, bars=SEED_BARS + 1, bar_token=heard.bar_token)
-            yield path.stem, seed, whole[len(seed):]
+            yield path.stem, seed, whole[len(seed):], one_meter
 
 
 def main(budgets: list[int]) -> None:
     loaded = preset.load(PRESET)
     model = StepModel(loaded.weights)
     rows = []
-    for piece, seed, target in windows(loaded):
+    for piece, seed, target, meter in windows(loaded):
         row = {"piece": piece, "seed": len(seed), "target": len(target),
-               "all 8 bars": losses(model, seed, target), "no priming": losses(model, [], target)}
+               "all 8 bars": losses(model, seed, target, meter), "no priming": losses(model, [], target, meter)}
         for budget in budgets:
-            row[budget] = losses(model, codec.tail(seed, budget), target)
+            row[budget] = losses(model, codec.tail(seed, budget), target, meter)
         rows.append(row)
     tokens = sum(row["target"] for row in rows)
     seeds = [row["seed"] for row in rows]

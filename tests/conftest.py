@@ -6,7 +6,7 @@ import shutil
 import mido
 import pytest
 
-from livegen.music import codec
+from livegen.music import codec, voices
 
 from livegen.live import jackd
 from livegen.model import preset
@@ -19,10 +19,11 @@ JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 @pytest.fixture(scope="session")
 def tiny_preset(tmp_path_factory):
     """A small random-weight preset: timing and release guarantees do not depend on training."""
-    dims = {"embedding": 8, "hidden": 32, "layers": 2}
+    dims = {"embedding": 8, "hidden": 32, "layers": 2, "voices": voices.SCHEME}  # it hears voices, as trained presets do
     config = {"name": "tiny", "description": "random weights for tests", "vocabulary": codec.vocabulary_spec(),
               "ticks_per_beat": codec.TICKS_PER_BEAT, "model": dims, "key_mode": "canonical"}
-    return preset.write(tmp_path_factory.mktemp("presets") / "tiny", config, random_weights(**dims, seed=3), {})
+    return preset.write(tmp_path_factory.mktemp("presets") / "tiny", config,
+                        random_weights(embedding=8, hidden=32, layers=2, seed=3, voices=True), {})
 
 
 @pytest.fixture(autouse=True)

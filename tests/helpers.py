@@ -1,14 +1,19 @@
 """Shared test helpers: random weights in the preset layout, and small musical phrases."""
 
 from livegen.music import codec
+from livegen.music import voices as voice_rows
 
 from livegen.model import untrained
 from livegen.model.runtime import StepModel
 
 
-def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3, vocab=codec.VOCAB_SIZE):
-    """Random weights of a test-sized model (small dims, larger values than the bench's)."""
-    return untrained.random_weights({"embedding": embedding, "hidden": hidden, "layers": layers}, seed, scale, vocab)
+def random_weights(embedding=8, hidden=16, layers=2, seed=0, scale=0.3, vocab=codec.VOCAB_SIZE, voices=False):
+    """Random weights of a test-sized model (small dims, larger values than the bench's); ``voices``: one
+    that hears voices, as presets trained now do."""
+    dims = {"embedding": embedding, "hidden": hidden, "layers": layers}
+    if voices:
+        dims["voices"] = voice_rows.SCHEME
+    return untrained.random_weights(dims, seed, scale, vocab)
 
 
 def phrase(tonic_pitch=60, minor=False, bars=2, start=0):
@@ -31,10 +36,10 @@ class Recorder(StepModel):
         super().__init__(weights)
         self.heard = []
 
-    def feed(self, tokens, state):
+    def feed(self, tokens, state, voices=None):
         self.heard.extend(int(token) for token in tokens)
-        return super().feed(tokens, state)
+        return super().feed(tokens, state, voices)
 
-    def step(self, token, state):
+    def step(self, token, state, voices=()):
         self.heard.append(int(token))
-        return super().step(token, state)
+        return super().step(token, state, voices)

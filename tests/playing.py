@@ -14,9 +14,9 @@ GRID_SECONDS = BEAT / codec.TICKS_PER_BEAT
 G_MAJOR_CALL = [67, 71, 74, 71, 72, 69, 66, 67]  # two bars of quarters
 
 
-def make(config=CompanionConfig(), sampling=SamplingConfig(), seed=0):
+def make(config=CompanionConfig(), sampling=SamplingConfig(), seed=0, voices=False):
     sink = FakeSink()
-    model = StepModel(random_weights(seed=11))
+    model = StepModel(random_weights(seed=11, voices=voices))
     companion = Companion(model, Sampler(sampling, seed=seed), sink, config)
     return companion, sink, model
 

@@ -14,4 +14,5 @@ def test_quick_bench_runs_and_reports_every_live_row(tmp_path):
     assert {"step", "sampling", "readiness", "scheduler", "startup", "machine"} <= set(numbers)
     assert numbers["startup"]["heavy_modules_loaded"] == "", "the live process loads no TensorFlow/music21"
     assert numbers["scheduler"]["messages"] > 0
-    assert "| model step (numpy, 256x2) |" in result.stdout
+    assert "| model step (numpy, 256x2, hearing 8 voices) |" in result.stdout
+    assert numbers["step_without_voices"]["p99_ms"] > 0

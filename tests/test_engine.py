@@ -4,7 +4,7 @@ import mido
 import numpy as np
 import pytest
 
-from livegen.music import codec
+from livegen.music import codec, voices
 from livegen.live.engine import ANSWERING, LISTENING, REPRIME_TOKENS, Companion, CompanionConfig
 from livegen.music.key import Key
 from livegen.model.runtime import StepModel
@@ -13,8 +13,9 @@ from tests.fakes import FakeSink
 from tests.helpers import Recorder, random_weights
 from tests.playing import BEAT, G_MAJOR_CALL, GRID_SECONDS, make, play_call, run_until
 
-def test_answer_starts_on_the_first_beat_after_the_phrase_end_and_lasts_as_long_as_the_call():
-    companion, sink, _ = make()
+@pytest.mark.parametrize("voices", [False, True])
+def test_answer_starts_on_the_first_beat_after_the_phrase_end_and_lasts_as_long_as_the_call(voices):
+    companion, sink, _ = make(voices=voices)
     start = 10.0
     now = play_call(companion, start, G_MAJOR_CALL)
     last_release = start + 7 * BEAT + 0.8 * BEAT
@@ -37,8 +38,9 @@ def test_answer_starts_on_the_first_beat_after_the_phrase_end_and_lasts_as_long_
         assert note.end > note.start
 
 
-def test_streaming_priming_equals_encoding_the_whole_call_at_once():
-    companion, sink, model = make(CompanionConfig(key_mode="canonical"))
+@pytest.mark.parametrize("hears_voices", [False, True])
+def test_streaming_priming_equals_encoding_the_whole_call_at_once(hears_voices):
+    companion, sink, model = make(CompanionConfig(key_mode="canonical"), voices=hears_voices)
     start = 3.0
     now = play_call(companion, start, G_MAJOR_CALL)
     # just before the phrase end: every note has been released and encoded already
@@ -49,8 +51,12 @@ def test_streaming_priming_equals_encoding_the_whole_call_at_once():
     call = [codec.Note(i * 12, codec.transpose_pitch(p, shift), 90, round(0.8 * 12))
             for i, p in enumerate(G_MAJOR_CALL)]
     state = model.initial_state()
-    expected = model.feed(codec.encode(call), state).copy()
+    tokens = codec.encode(call)
+    expected = model.feed(tokens, state, voices.read(tokens, codec.Cursor())).copy()
     assert np.allclose(companion.priming.state.logits, expected, atol=1e-5)
+    if hears_voices:  # the voices count: without them the state would differ
+        deaf = model.feed(tokens, model.initial_state(), np.full((len(tokens), voices.WIDTH), voices.PAD))
+        assert not np.allclose(companion.priming.state.logits, deaf, atol=1e-3)
 
 
 def test_the_player_interrupting_an_answer_silences_it():
@@ -246,7 +252,7 @@ def test_a_reprime_from_dense_bars_reads_only_the_seed_buffers_last_tokens():
     companion, _, model = make(CompanionConfig(answer_bars=1, key_mode="as-is"))
     fed = []
     feed = model.feed
-    model.feed = lambda tokens, state: fed.append(list(tokens)) or feed(tokens, state)
+    model.feed = lambda tokens, state, heard=None: fed.append(list(tokens)) or feed(tokens, state, heard)
     now = 0.0
     for beat in range(8 * 4):  # eight bars of four-note chords on every beat: ~420 tokens
         for pitch in (48, 55, 64, 72):

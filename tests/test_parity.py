@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from livegen.music import codec
+from livegen.music import codec, voices
 
 from livegen.model import preset
 from livegen.model.runtime import StepModel
@@ -78,3 +78,20 @@ def test_live_modules_do_not_import_tensorflow_music21_or_training():
         [sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_a_model_that_hears_voices_steps_in_numpy_as_keras_runs_it():
+    meter = codec.Meter.of_beats(4)
+    tokens = phrase_tokens()
+    heard = voices.read(tokens, codec.Cursor(meter))
+    model = randomised(build_model(codec.VOCAB_SIZE, 16, 32, 2, voices=True), seed=5)
+    weights = export_weights(model)
+    dims = {"embedding": 16, "hidden": 32, "layers": 2, "voices": voices.SCHEME}
+    assert {name: array.shape for name, array in weights.items()} == preset.expected_arrays(dims)
+    whole = np.asarray(model([np.array([tokens], np.int32), heard[None].astype(np.int32)], training=False))[0]
+    runtime = StepModel(weights)
+    state = runtime.initial_state()
+    stepped = np.array([runtime.step(token, state, row).copy() for token, row in zip(tokens, heard)])
+    assert np.abs(whole).max() > 0.5
+    assert np.abs(stepped - whole).max() <= TOLERANCE
+    assert np.abs(runtime.feed(tokens, runtime.initial_state(), heard) - whole[-1]).max() <= TOLERANCE

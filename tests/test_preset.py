@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from livegen.music import codec
+from livegen.music import codec, voices
 
 from livegen.model import preset
 from tests.helpers import random_weights
@@ -46,6 +46,28 @@ def test_a_failed_write_leaves_the_old_preset_untouched(tmp_path):
         preset.write(tmp_path / "p", config(description="bad"), broken, {})
     assert preset.load(str(tmp_path / "p")).description == "good"
     assert [p.name for p in tmp_path.iterdir()] == ["p"]
+
+
+def test_a_preset_that_hears_voices_carries_their_table_and_an_unknown_scheme_is_refused(tmp_path):
+    dims = {**DIMS, "voices": voices.SCHEME}
+    written = preset.write(tmp_path / "v", config(model=dims), random_weights(**DIMS, voices=True), {})
+    loaded = preset.load(str(written))
+    assert loaded.weights["voices"].shape == (voices.ROWS, DIMS["embedding"])
+    with pytest.raises(preset.PresetError, match="lacks the array 'voices'"):
+        preset.write(tmp_path / "w", config(model=dims), random_weights(**DIMS), {})
+    data = json.loads((written / "preset.json").read_text())
+    data["model"]["voices"] = "every-voice-a-frame"
+    (written / "preset.json").write_text(json.dumps(data))
+    with pytest.raises(preset.PresetError, match="hears voices as 'every-voice-a-frame'.*upgrade livegen or retrain"):
+        preset.load(str(written))
+
+
+def test_a_format_1_preset_deaf_to_voices_still_loads(tmp_path):
+    path = write(tmp_path)
+    data = json.loads((path / "preset.json").read_text())
+    data["format_version"] = 1
+    (path / "preset.json").write_text(json.dumps(data))
+    assert "voices" not in preset.load(str(path)).weights
 
 
 def test_a_newer_format_asks_for_an_upgrade(tmp_path):

@@ -27,9 +27,9 @@ class CountingModel(StepModel):
 
     fed = 0
 
-    def feed(self, tokens, state):
+    def feed(self, tokens, state, voices=None):
         self.fed += len(tokens)
-        return super().feed(tokens, state)
+        return super().feed(tokens, state, voices)
 
 
 def sizes(companion):

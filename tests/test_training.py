@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
-from livegen.music import codec
+from livegen.music import codec, voices
 
 from livegen.model import preset
 from livegen.music.key import Key, estimate_key
@@ -264,7 +264,7 @@ def test_train_writes_a_preset_the_step_runtime_plays(music_folder, tmp_path):
     out = train(music_folder, tmp_path / "tiny", TrainConfig(**TINY), log=lines.append)
     loaded = preset.load(str(out))
     config = loaded.config
-    assert config["model"] == {"embedding": 8, "hidden": 16, "layers": 1}
+    assert config["model"] == {"embedding": 8, "hidden": 16, "layers": 1, "voices": voices.SCHEME}
     assert config["key_mode"] == "canonical+mode" and config["name"] == "tiny"
     assert config["vocabulary"] == codec.vocabulary_spec(modal=True)
     assert config["data"]["files_used"] == 6 and config["data"]["files_skipped"] == 1
@@ -279,7 +279,8 @@ def test_train_writes_a_preset_the_step_runtime_plays(music_folder, tmp_path):
     assert any("broken.mid" in line for line in lines)
     assert not work_dir(out).exists() and not list(tmp_path.glob(".tiny.tokens-*"))
     runtime = StepModel(loaded.weights)
-    logits = runtime.feed(codec.encode(tune(9, mode="minor"), bar_token=codec.BAR_MINOR), runtime.initial_state())
+    tokens = codec.encode(tune(9, mode="minor"), bar_token=codec.BAR_MINOR)
+    logits = runtime.feed(tokens, runtime.initial_state(), voices.read(tokens, codec.Cursor(bar_token=codec.BAR_MINOR)))
     assert logits.shape == (codec.MODAL_VOCAB_SIZE,) and np.all(np.isfinite(logits))
 
 
@@ -303,14 +304,17 @@ def test_a_bfloat16_fit_exports_float32_weights_the_runtime_plays_as_keras_does(
     assert keras.mixed_precision.global_policy().name == "float32"  # the fit leaves no policy behind
     assert 0 < loaded.config["metrics"]["val_loss_per_token"] < np.log(codec.MODAL_VOCAB_SIZE)
     dims = loaded.config["model"]
-    keras_model = build_model(codec.MODAL_VOCAB_SIZE, dims["embedding"], dims["hidden"], dims["layers"])
+    keras_model = build_model(codec.MODAL_VOCAB_SIZE, dims["embedding"], dims["hidden"], dims["layers"], voices=True)
     keras_model.get_layer("embedding").set_weights([loaded.weights["embedding"]])
+    padding = np.zeros((1, dims["embedding"]), np.float32)
+    keras_model.get_layer("voices").set_weights([np.concatenate([loaded.weights["voices"], padding])])
     keras_model.get_layer("lstm0").set_weights([loaded.weights[f"lstm0_{part}"] for part in ("kernel", "recurrent", "bias")])
     keras_model.get_layer("dense").set_weights([loaded.weights["dense_kernel"], loaded.weights["dense_bias"]])
     tokens = codec.encode(tune(9, mode="minor"), bar_token=codec.BAR_MINOR)[:40]
-    expected = keras_model.predict(np.array([tokens]), verbose=0)[0, -1]
+    heard = voices.read(tokens, codec.Cursor(bar_token=codec.BAR_MINOR))
+    expected = keras_model.predict([np.array([tokens]), heard[None].astype(np.int32)], verbose=0)[0, -1]
     runtime = StepModel(loaded.weights)
-    assert np.abs(runtime.feed(tokens, runtime.initial_state()) - expected).max() <= 1e-4
+    assert np.abs(runtime.feed(tokens, runtime.initial_state(), heard) - expected).max() <= 1e-4
 
 
 def test_interrupted_training_resumes_from_its_checkpoint(music_folder, tmp_path):

@@ -25,7 +25,7 @@ def bench_input(folder, config: TrainConfig = TrainConfig()) -> dict:
         started = time.perf_counter()
         data = prepare_data(Path(folder), config, Path(scratch) / TOKENS_FILE, log=lambda line: None)
         prepared = time.perf_counter()
-        windows = sum(int(batch[0].shape[0])
+        windows = sum(int(batch[-1].shape[0])  # the target weights: one row a window
                       for streams, shuffle in ((data.train_streams, True), (data.val_streams, False))
                       for batch in data.dataset(streams, config, shuffle))
         read = time.perf_counter()

@@ -108,17 +108,19 @@ def renaissance_pieces() -> Iterator[tuple[str, Callable]]:
     return _file_pieces(madrigals + masses)
 
 
-# Sized so each fit takes about 25 minutes on a shared two-core machine (H=256 L=2 E=64 runs
-# ~10k targets/s there when idle); early stopping usually ends it sooner. Folk has 1.3 M tokens,
-# three times the others: it gets an hour. The bars tell the mode ("canonical+mode"): once in
-# C major / A minor, the relative keys share every note and answers drifted between them. Only
-# 16% of folk's tunes are minor (the others' ~40%): each is also trained 3 times an epoch. The
-# shipped chorale is the earlier fit, not told the mode: a chorale fit told it answered better
-# (key correlation 0.91 against 0.82 for a plain fit of the same budget) but, like any fuller fit,
-# no longer thinned under the density knob (20 notes a bar at density 0.3 and at 1).
+# Every fit hears voices (what still sounds, what the last onset struck: livegen.music.voices),
+# which moved the style test most of all levers measured (BENCHMARKS.md), and trains in mixed
+# bfloat16 at batch 64 and learning rate 0.004: twice the targets a second of float32 at batch 32
+# on a CPU with bfloat16 instructions, and a lower held-out loss in the same minutes. Sized so a
+# fit takes at most 30 minutes on a two-core machine (folk, with three times the others' 1.3 M
+# tokens, 45); early stopping may end it sooner. The bars tell the mode ("canonical+mode"): once
+# in C major / A minor, the relative keys share every note and answers drifted between them.
+# Only 16% of folk's tunes are minor (the others' ~40%): each is also trained 3 times an epoch.
+# Chorale is not told the mode: a chorale fit told it answered better (key correlation 0.91
+# against 0.82) but no longer thinned under the density knob (20 notes a bar at density 0.3 and at 1).
 _BASE = TrainConfig(epochs=200, embedding=64, hidden=256, layers=2, dropout=0.2, seq_len=256,
-                    batch=32, key_mode="canonical+mode", patience=4, learning_rate=2e-3, seed=0,
-                    max_minutes=25.0)
+                    batch=64, key_mode="canonical+mode", patience=4, learning_rate=4e-3, seed=0,
+                    max_minutes=30.0, precision="mixed_bfloat16", voices=True)
 
 STYLES = {
     style.name: style for style in (
@@ -126,7 +128,7 @@ STYLES = {
               chorale_pieces, 500, replace(_BASE, key_mode="canonical")),
         Style("folk", "Folk tunes: O'Neill's Music of Ireland (1850) and Ryan's Mammoth Collection (1883)",
               "music21 corpus `oneills1850/` (ABC collections, split into tunes) and `ryansMammoth/`",
-              folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=60.0)),
+              folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=45.0)),
         Style("renaissance", "Renaissance polyphony: Monteverdi madrigals and Palestrina masses",
               "music21 corpus `monteverdi/` (madrigals) and `palestrina/` (every fourth mass movement)",
               renaissance_pieces, 400, _BASE),

@@ -102,11 +102,11 @@ def compact_weights(out: Path, pieces, log) -> dict:
                                                        for name, array in halved.items()})
     worst = 0.0
     for piece in pieces:
-        tokens = hear(loaded.key_mode, piece.notes, piece.meter).tokens[:PARITY_TOKENS]
+        heard = hear(loaded.key_mode, piece.notes, piece.meter)
         full_state, half_state = full.initial_state(), half.initial_state()
-        for token in tokens:
-            expected = full.step(token, full_state).copy()
-            worst = max(worst, float(np.abs(half.step(token, half_state) - expected).max()))
+        for token, voices in zip(heard.tokens[:PARITY_TOKENS], heard.voices):
+            expected = full.step(token, full_state, voices).copy()
+            worst = max(worst, float(np.abs(half.step(token, half_state, voices) - expected).max()))
     if worst + KERAS_PARITY > PARITY_TOLERANCE:
         log(f"weights stay float32: float16 would move logits by up to {worst:.2g}")
         return {"dtype": "float32", "max_logit_difference": worst}

@@ -61,6 +61,7 @@ class TrainConfig:
     strategy: str = "default"
     max_minutes: float = 0.0
     precision: str = "float32"  # "mixed_bfloat16": bfloat16 arithmetic, float32 weights (fast where the CPU has bf16)
+    voices: bool = True  # the model hears what still sounds and what the last onset struck (livegen.music.voices)
 
     def __post_init__(self) -> None:
         for name, (lowest, highest, unit) in _INTEGER_RANGES.items():
@@ -80,6 +81,8 @@ class TrainConfig:
             raise TrainingError(f"key_mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
         if self.strategy not in STRATEGIES:
             raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if not isinstance(self.voices, bool):
+            raise TrainingError(f"voices must be true or false, got {self.voices!r}")
         if self.precision not in PRECISIONS:
             raise TrainingError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float)) \

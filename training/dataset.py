@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from livegen.music import codec
+from livegen.music import codec, voices
 from livegen.music.hearing import hearing
 from livegen.music.key import Key, estimate_key
 
@@ -31,10 +31,12 @@ BLOCK_WINDOWS = 64  # windows handed from the generator to tf.data at once
 
 @dataclass(frozen=True)
 class Window:
-    """``seq_len + 1`` tokens (inputs are ``tokens[:-1]``, targets ``tokens[1:]``) and target weights."""
+    """``seq_len + 1`` tokens (inputs are ``tokens[:-1]``, targets ``tokens[1:]``) and target weights;
+    for a model that hears voices, the voices after each input token."""
 
     tokens: np.ndarray
     weights: np.ndarray
+    voices: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +61,17 @@ class TokenStore:
     path: Path
     files: tuple[StoredFile, ...]
     offsets: np.ndarray
+    meters: tuple[codec.Meter, ...] = ()  # stream ``i``'s meter: where its bars fall, so where notes end
 
     def stream(self, index: int) -> np.ndarray:
         """Stream ``index``, read from disk (not mapped: touched pages would count as memory held)."""
         start, end = int(self.offsets[index]), int(self.offsets[index + 1])
         return np.fromfile(self.path, dtype=TOKEN_DTYPE, count=end - start,
                            offset=start * TOKEN_DTYPE.itemsize)
+
+    def voices(self, index: int, tokens: np.ndarray) -> np.ndarray:
+        """What a model hears besides each token of stream ``index`` (``tokens``, as read)."""
+        return voices.read(tokens, codec.Cursor(self.meters[index], int(tokens[0])))
 
     def streams(self, indices):
         """The streams ``indices`` names, one at a time."""
@@ -103,6 +110,7 @@ def write_token_store(pieces, path, key_mode: str = "canonical", augment: int = 
     path = Path(path)
     files: list[StoredFile] = []
     offsets = [0]
+    meters: list[codec.Meter] = []
     with open(path, "wb") as handle:
         for source, piece in pieces:
             key = estimate_key(piece.notes) if piece.notes else None
@@ -111,9 +119,10 @@ def write_token_store(pieces, path, key_mode: str = "canonical", augment: int = 
             for stream in streams:
                 handle.write(np.asarray(stream, dtype=TOKEN_DTYPE).tobytes())
                 offsets.append(offsets[-1] + len(stream))
+                meters.append(piece.meter)
             minor = key is not None and key.mode == "minor"
             files.append(StoredFile(Path(source), range(first, first + len(streams)), reason, minor))
-    return TokenStore(path, tuple(files), np.asarray(offsets, dtype=np.int64))
+    return TokenStore(path, tuple(files), np.asarray(offsets, dtype=np.int64), tuple(meters))
 
 
 def select_streams(files, augmented: bool, minor_repeat: int = 1) -> tuple[np.ndarray, list[tuple[Path, str]]]:
@@ -165,10 +174,12 @@ def window_starts(tokens, seq_len: int) -> list[int]:
     return starts
 
 
-def chunk_stream(tokens, seq_len: int) -> list[Window]:
+def chunk_stream(tokens, seq_len: int, heard: np.ndarray | None = None) -> list[Window]:
     """Windows of ``seq_len + 1`` tokens that weigh each target of the stream exactly once.
 
     Targets a previous window already covered, and pad targets of a short last window, weigh 0.
+    ``heard``: the voices after each token of the stream (:meth:`TokenStore.voices`), cut into
+    the windows beside their inputs.
     """
     if seq_len < 1:
         raise ValueError(f"seq_len must be at least 1 token, got {seq_len}")
@@ -182,15 +193,23 @@ def chunk_stream(tokens, seq_len: int) -> list[Window]:
         target_index = start + 1 + np.arange(seq_len)
         weights = ((target_index > covered) & (target_index < len(tokens))).astype(np.float32)
         covered = max(covered, start + len(piece) - 1)
-        windows.append(Window(window, weights))
+        window_voices = None
+        if heard is not None:
+            window_voices = np.full((seq_len, voices.WIDTH), voices.PAD, dtype=np.uint8)
+            inputs = heard[start:start + seq_len]
+            window_voices[:len(inputs)] = inputs
+        windows.append(Window(window, weights, window_voices))
     return windows
 
 
-def make_tf_dataset(store: TokenStore, streams, seq_len: int, batch: int, shuffle: bool, seed: int):
+def make_tf_dataset(store: TokenStore, streams, seq_len: int, batch: int, shuffle: bool, seed: int,
+                    hear_voices: bool = False):
     """A ``tf.data`` pipeline of ``(inputs, targets, sample_weights)`` batches of ``streams``, read from disk.
 
     Shuffled, each epoch takes the streams in a new order and mixes their windows in a buffer of
-    ``SHUFFLE_WINDOWS``; unshuffled, windows come stream by stream in the order given.
+    ``SHUFFLE_WINDOWS``; unshuffled, windows come stream by stream in the order given. With
+    ``hear_voices`` the inputs are ``(tokens, voices)``: the voices are worked out from each
+    stream as it is read (one byte a row number, widened to int32 once batched).
     """
     streams = np.asarray(streams, dtype=np.int64)
     rng = np.random.default_rng(seed)
@@ -199,7 +218,8 @@ def make_tf_dataset(store: TokenStore, streams, seq_len: int, batch: int, shuffl
         # Windows go to TensorFlow in blocks: a generator pays ~1 ms an element, not a window.
         block: list[Window] = []
         for index in rng.permutation(streams) if shuffle else streams:
-            block += chunk_stream(store.stream(index), seq_len)
+            tokens = store.stream(index)
+            block += chunk_stream(tokens, seq_len, store.voices(index, tokens) if hear_voices else None)
             if len(block) >= BLOCK_WINDOWS:
                 yield _stacked(block)
                 block = []
@@ -207,19 +227,26 @@ def make_tf_dataset(store: TokenStore, streams, seq_len: int, batch: int, shuffl
             yield _stacked(block)
 
     window_spec = tf.TensorSpec((None, seq_len), tf.int32)
-    dataset = tf.data.Dataset.from_generator(window_blocks, output_signature=(
-        window_spec, window_spec, tf.TensorSpec((None, seq_len), tf.float32)))
+    signature = (window_spec, window_spec, tf.TensorSpec((None, seq_len), tf.float32))
+    if hear_voices:
+        signature += (tf.TensorSpec((None, seq_len, voices.WIDTH), tf.uint8),)
+    dataset = tf.data.Dataset.from_generator(window_blocks, output_signature=signature)
     dataset = dataset.unbatch()
     if shuffle:
         dataset = dataset.shuffle(SHUFFLE_WINDOWS, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch)
+    if hear_voices:
+        dataset = dataset.map(lambda inputs, targets, weights, heard: ((inputs, tf.cast(heard, tf.int32)), targets, weights))
     # Keras sizes its progress bar (and the end of an epoch) by the cardinality a generator hides.
     windows = sum(len(window_starts(stream, seq_len)) for stream in store.streams(streams))
     batches = -(-windows // batch)
     return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 
-def _stacked(windows: list[Window]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(inputs, targets, weights)`` of windows, stacked."""
+def _stacked(windows: list[Window]) -> tuple[np.ndarray, ...]:
+    """``(inputs, targets, weights)`` of windows, stacked (and their voices, where they have them)."""
     tokens = np.stack([window.tokens for window in windows])
-    return tokens[:, :-1], tokens[:, 1:], np.stack([window.weights for window in windows])
+    stacked = (tokens[:, :-1], tokens[:, 1:], np.stack([window.weights for window in windows]))
+    if windows[0].voices is not None:
+        stacked += (np.stack([window.voices for window in windows]),)
+    return stacked

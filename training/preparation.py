@@ -29,7 +29,8 @@ class TrainingData:
 
     def dataset(self, streams, config: TrainConfig, shuffle: bool):
         """The ``tf.data`` batches of ``streams`` (training or validation), read from the store."""
-        return make_tf_dataset(self.store, streams, config.seq_len, config.batch, shuffle, config.seed)
+        return make_tf_dataset(self.store, streams, config.seq_len, config.batch, shuffle, config.seed,
+                               hear_voices=config.voices)
 
 
 def prepare_data(folder: Path, config: TrainConfig, tokens_path: Path, log) -> TrainingData:

@@ -146,7 +146,8 @@ def new_model(config: TrainConfig) -> keras.Model:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)  # layers keep the policy they are built with
     try:
-        model = build_model(vocab_size(config), config.embedding, config.hidden, config.layers, config.dropout)
+        model = build_model(vocab_size(config), config.embedding, config.hidden, config.layers, config.dropout,
+                            voices=config.voices)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.compile(

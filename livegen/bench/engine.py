@@ -6,7 +6,7 @@ import time
 
 import mido
 
-from livegen.music import codec
+from livegen.music import codec, voices
 
 from livegen.bench.measure import percentiles_ms
 from livegen.live.engine import REPRIME_TOKENS, Companion, CompanionConfig
@@ -86,7 +86,7 @@ def bench_reprime(weights: dict, repeats: int) -> dict:
         companion.reprime(now)
         times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        model.feed(tokens, model.initial_state())
+        model.feed(tokens, model.initial_state(), voices.read(tokens, codec.Cursor()))
         whole.append(time.perf_counter() - started)
     return {**percentiles_ms(times), "seed_bars": 8, "notes": len(companion.history), "tokens": len(tokens),
             "tokens_read": len(codec.tail(tokens, REPRIME_TOKENS)), "whole_buffer": percentiles_ms(whole)}
@@ -120,7 +120,6 @@ def _reprime_whole_call(model: StepModel, companion: Companion, bars: int, seed:
     state = model.initial_state()
     cursor = codec.Cursor()
     tokens = _call_tokens(bars) + [codec.BAR, codec.POSITION_BASE]
-    for token in tokens:
-        cursor.advance(token)
-    sampler.choose(model.feed(tokens, state), cursor)
+    heard = voices.read(tokens, cursor)  # walks the cursor through the tokens
+    sampler.choose(model.feed(tokens, state, heard), cursor)
     return time.perf_counter() - started

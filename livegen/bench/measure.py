@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_DIMS = {"embedding": 64, "hidden": 256, "layers": 2}
+from livegen.music import voices
+
+DEFAULT_DIMS = {"embedding": 64, "hidden": 256, "layers": 2, "voices": voices.SCHEME}  # as the bundled presets
 
 
 def percentiles_ms(seconds) -> dict:

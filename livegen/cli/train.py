@@ -54,10 +54,13 @@ def train_key_mode(transpose: bool, mode_bars: bool | None) -> str:
 @click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16"]), default="float32", show_default=True,
               help="mixed_bfloat16: bfloat16 arithmetic with float32 weights; with a larger --batch it trains "
                    "faster on CPUs with bfloat16 instructions (see BENCHMARKS.md).")
+@click.option("--voices/--no-voices", default=True, show_default=True,
+              help="Let the model hear, at every token, what still sounds and what the last onset struck: "
+                   "its answers then follow voices from onset to onset (see BENCHMARKS.md).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted training of the same --out.")
 @reports_errors
 def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, transpose,
-          mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, precision, resume):
+          mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, precision, voices, resume):
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files."""
     key_mode = train_key_mode(transpose, mode_bars)
     try:
@@ -71,6 +74,7 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
         epochs=epochs, embedding=embedding, hidden=hidden, layers=layers, seq_len=seq_len,
         batch=batch, val_split=val_split, key_mode=key_mode, augment=augment, minor_repeat=minor_repeat,
         patience=patience, learning_rate=learning_rate, seed=seed, strategy=strategy, precision=precision,
+        voices=voices,
     )
     try:
         written = run_training(folder, out_dir, config, resume=resume, log=lambda text: click.echo(text, err=True))

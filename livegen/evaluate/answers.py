@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from livegen.evaluate.config import EvalConfig
 from livegen.evaluate.cutting import Call
 from livegen.evaluate.metrics import answer_metrics, reference_index
 from livegen.model.generate import continue_notes
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
-from livegen.music import codec
+from livegen.music import codec, voices
 from livegen.music.hearing import hear, hearing
 from livegen.music.key import Key, estimate_key
 
@@ -24,11 +26,12 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
     """
     heard = hear(key_mode, prime, meter)
     history, cursor = list(heard.tokens), heard.cursor
+    heard_voices = list(heard.voices)
     greedy = Sampler(SamplingConfig(temperature=0.0))
     last_bar = cursor.bar + bars
     answer = []
     while True:
-        logits = model.feed(history[-window:], model.initial_state())
+        logits = model.feed(history[-window:], model.initial_state(), np.array(heard_voices[-window:]))
         token = greedy.choose(logits, cursor)
         if token == cursor.bar_token and cursor.bar + 1 > last_bar:
             break
@@ -36,6 +39,7 @@ def continue_windowed(model: StepModel, key_mode: str, prime, meter: codec.Meter
         if note is not None:
             answer.append(note)
         history.append(token)
+        heard_voices.append(voices.row(cursor))
     shift = heard.hearing.shift
     return (codec.transpose(answer, -shift) if shift else answer), last_bar
 

@@ -12,13 +12,14 @@ from livegen.model.runtime import StepModel
 from livegen.music.hearing import hear
 
 
-def model_loss_per_token(model: StepModel, streams) -> float:
-    """Mean negative log-likelihood (nats) of every target of ``streams`` under the step model."""
+def model_loss_per_token(model: StepModel, heard) -> float:
+    """Mean negative log-likelihood (nats) of every target of the ``heard`` pieces (:class:`Heard`) under the step model."""
     total, count = 0.0, 0
-    for stream in streams:
+    for piece in heard:
+        stream = piece.tokens
         state = model.initial_state()
-        for token, target in zip(stream[:-1], stream[1:]):
-            logits = model.step(int(token), state).astype(np.float64)
+        for token, target, voices in zip(stream[:-1], stream[1:], piece.voices):
+            logits = model.step(int(token), state, voices).astype(np.float64)
             top = logits.max()
             total += top + math.log(np.exp(logits - top).sum()) - logits[target]
             count += 1
@@ -32,8 +33,9 @@ def held_out_losses(model: StepModel, preset, pieces, training_pieces) -> dict:
 
     ``training_pieces`` (``(name, Piece)``, or None when not at hand) fit the Markov model.
     """
-    streams = [hear(preset.key_mode, piece.notes, piece.meter).tokens for piece in pieces]
-    losses = {"model": model_loss_per_token(model, streams), "pieces": len(streams)}
+    heard = [hear(preset.key_mode, piece.notes, piece.meter) for piece in pieces]
+    streams = [piece.tokens for piece in heard]
+    losses = {"model": model_loss_per_token(model, heard), "pieces": len(streams)}
     metrics = preset.config.get("metrics", {})
     losses["card_model_val"] = metrics.get("val_loss_per_token")
     losses["card_markov3_val"] = metrics.get("markov3_val_loss_per_token")

@@ -38,7 +38,7 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     prime_level = level(note.velocity for note in sorted(prime, key=lambda note: note.onset))
     cursor = heard.cursor
     state = model.initial_state()
-    logits = model.feed(heard.tokens, state)
+    logits = model.feed(heard.tokens, state, heard.voices)
     last_bar = cursor.bar + bars
     answer = []
     sampled = 0
@@ -51,7 +51,7 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
         if note is not None:
             answer.append(codec.Note(note.onset, note.pitch, dynamics.velocity(note.velocity, prime_level),
                                      note.duration))
-        logits = model.step(token, state)
+        logits = model.step(token, state, model.voices_after(cursor))
     shift = heard.hearing.shift
     moved_back = codec.transpose(answer, -shift) if shift else answer
     return Continuation(tuple(moved_back), heard.hearing.key, last_bar, sampled)

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from livegen.music import codec
+from livegen.music import codec, voices
 from livegen.music.key import KEY_MODES, tells_mode
 
-FORMAT_VERSION = 1
+# 2: a model may hear voices (``model.voices`` names the scheme; ``weights.npz`` holds their
+# table). Format 1 presets read as before.
+FORMAT_VERSION = 2
 CONFIG_NAME = "preset.json"
 WEIGHTS_NAME = "weights.npz"
 REQUIRED_FIELDS = ("format_version", "name", "vocabulary", "ticks_per_beat", "model", "key_mode")
@@ -147,6 +149,9 @@ def read_config(directory: Path) -> dict:
         isinstance(model.get(k), int) and model[k] > 0 for k in ("embedding", "hidden", "layers")
     ):
         raise PresetError(f"{path}: model must give positive integers embedding, hidden, layers; got {model!r}")
+    if model.get("voices", voices.SCHEME) != voices.SCHEME:
+        raise PresetError(f"{path}: the model hears voices as {model['voices']!r}; this livegen knows only "
+                          f"{voices.SCHEME!r}: upgrade livegen or retrain the preset")
     return config
 
 
@@ -154,6 +159,8 @@ def expected_arrays(model: dict, vocab: int = codec.VOCAB_SIZE) -> dict[str, tup
     """Array names and shapes a preset's weights.npz must hold for its model dims and vocabulary size."""
     embed, hidden = model["embedding"], model["hidden"]
     shapes = {"embedding": (vocab, embed)}
+    if "voices" in model:
+        shapes["voices"] = (voices.ROWS, embed)
     for layer in range(model["layers"]):
         inputs = embed if layer == 0 else hidden
         shapes[f"lstm{layer}_kernel"] = (inputs, 4 * hidden)

@@ -6,11 +6,16 @@ folded into a table (one row per token), so a step is one row lookup plus one ma
 product per layer into preallocated buffers. Priming many tokens at once (``feed``) runs layer
 by layer instead: each upper layer's input projection becomes one matrix-matrix product over
 the whole sequence, and the output layer runs once, for the last token.
+
+A preset that hears voices (:mod:`livegen.music.voices`) has a second table, folded the same
+way: a step adds the rows of the voices it is given (at most ``voices.WIDTH``) to its gates.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from livegen.music import voices as voice_rows
 
 
 class LSTMState:
@@ -58,6 +63,13 @@ class StepModel:
         self._input_table = np.ascontiguousarray(
             embedding @ _sigmoid_first(weights["lstm0_kernel"]) + _sigmoid_first(weights["lstm0_bias"]))
         self._recurrent0 = _sigmoid_first(weights["lstm0_recurrent"])
+        # Voice row -> its share of the first layer's input gates (no bias: the token's row has it).
+        self.hears_voices = "voices" in weights
+        if self.hears_voices:
+            table = np.asarray(weights["voices"], dtype=np.float32) @ _sigmoid_first(weights["lstm0_kernel"])
+            padding = np.zeros((1, table.shape[1]), dtype=np.float32)  # voices.PAD adds nothing
+            self._voices_table = np.ascontiguousarray(np.concatenate([table, padding]))
+            self._voice_sum = np.empty(table.shape[1], dtype=np.float32)
         # Upper layers: [input; hidden] stacked so one matmul serves a step; its two row blocks
         # are the input kernel and the recurrent kernel that ``feed`` uses apart.
         self._stacked = []
@@ -90,12 +102,16 @@ class StepModel:
         if not 0 <= token < self.vocab_size:
             raise ValueError(f"token {token} is outside the model's vocabulary 0..{self.vocab_size - 1}")
 
-    def step(self, token: int, state: LSTMState) -> np.ndarray:
-        """Feed one token, update ``state`` in place, return the next-token logits (``state.logits``)."""
+    def step(self, token: int, state: LSTMState, voices=()) -> np.ndarray:
+        """Feed one token (and, to a model that hears them, the voices after it: row numbers,
+        ``voices.PAD`` allowed), update ``state`` in place, return the next-token logits (``state.logits``)."""
         self._check(token)
         gates = self._gates
         np.dot(state.hidden[0], self._recurrent0, out=gates)
         gates += self._input_table[token]
+        if self.hears_voices and len(voices):
+            np.add.reduce(self._voices_table[np.asarray(voices, dtype=np.intp)], axis=0, out=self._voice_sum)
+            gates += self._voice_sum
         self._cell_update(state.cell[0], state.hidden[0])
         size = self.hidden_size
         for layer in range(1, self.layers):
@@ -105,6 +121,22 @@ class StepModel:
             gates += self._biases[layer - 1]
             self._cell_update(state.cell[layer], state.hidden[layer])
         return self._output(state)
+
+    def _voices_of(self, voices, count: int) -> np.ndarray:
+        """The voices' share of every step's input gates: one matrix product over a multi-hot."""
+        if voices is None:
+            raise ValueError("this model hears voices: feed it the voices of its tokens (livegen.music.voices.read)")
+        voices = np.asarray(voices)
+        if voices.shape != (count, voice_rows.WIDTH):
+            raise ValueError(f"voices must be one row of {voice_rows.WIDTH} a token, got shape {voices.shape} "
+                             f"for {count} tokens")
+        heard = np.zeros((count, voice_rows.ROWS + 1), dtype=np.float32)
+        heard[np.repeat(np.arange(count), voice_rows.WIDTH), voices.ravel()] = 1.0
+        return heard[:, :voice_rows.ROWS] @ self._voices_table[:voice_rows.ROWS]
+
+    def voices_after(self, cursor) -> tuple[int, ...]:
+        """What this model hears besides the token ``cursor`` has just read (nothing, if it hears no voices)."""
+        return voice_rows.voices(cursor) if self.hears_voices else ()
 
     def _output(self, state: LSTMState) -> np.ndarray:
         np.dot(state.hidden[-1], self._dense, out=state.logits)
@@ -122,8 +154,12 @@ class StepModel:
         np.tanh(cell, out=self._scratch)
         np.multiply(self._scratch, self._output_gate, out=hidden)
 
-    def feed(self, tokens, state: LSTMState) -> np.ndarray:
-        """Step through ``tokens`` layer by layer; return the logits after the last one."""
+    def feed(self, tokens, state: LSTMState, voices=None) -> np.ndarray:
+        """Step through ``tokens`` layer by layer; return the logits after the last one.
+
+        ``voices``: what :func:`livegen.music.voices.read` gives for the tokens, one row of
+        voices each; a model that hears voices needs it.
+        """
         tokens = np.asarray(tokens, dtype=np.int64)
         if tokens.size == 0:
             return state.logits
@@ -131,6 +167,8 @@ class StepModel:
             self._check(int(tokens[(tokens < 0) | (tokens >= self.vocab_size)][0]))
         size = self.hidden_size
         projected = self._input_table[tokens]  # every step's input gates, bias included
+        if self.hears_voices:
+            projected += self._voices_of(voices, tokens.size)
         recurrent = self._recurrent0
         gates = self._gates
         for layer in range(self.layers):
@@ -152,6 +190,9 @@ class StepModel:
     def warm_up(self, steps: int = 64) -> None:
         """Touch every buffer and code path once so the first live step is not the slowest."""
         state = self.initial_state()
+        heard = (0, voice_rows.PITCHES)  # a voice of each kind: the voices' path is touched too
         for index in range(steps):
-            self.step(index % self.vocab_size, state)
-        self.feed(np.arange(steps) % self.vocab_size, state)
+            self.step(index % self.vocab_size, state, heard)
+        rows = np.full((steps, voice_rows.WIDTH), voice_rows.PAD, dtype=np.uint8)
+        rows[:, :2] = heard
+        self.feed(np.arange(steps) % self.vocab_size, state, rows)

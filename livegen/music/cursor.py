@@ -50,6 +50,8 @@ class Cursor:
         self.pending_pitch = 0
         self.pending_velocity = 0
         self.sounding: list[tuple[int, int]] = []  # (end tick, pitch) of notes still sounding
+        self.struck: list[int] = []  # pitches struck at the current onset, rising
+        self.previous_struck: tuple[int, ...] = ()  # pitches the onset before it struck
         self.tokens_read = 0
 
     @property
@@ -61,6 +63,7 @@ class Cursor:
         twin = Cursor.__new__(Cursor)
         twin.__dict__.update(self.__dict__)
         twin.sounding = list(self.sounding)
+        twin.struck = list(self.struck)
         return twin
 
     def sounding_pitches(self) -> list[int]:
@@ -95,6 +98,9 @@ class Cursor:
             self.last_pitch = -1
             onset = self.bar_start + position
             self.sounding = [entry for entry in self.sounding if entry[0] > onset]
+            if self.struck:
+                self.previous_struck = tuple(self.struck)
+                self.struck = []
             self.phase = AFTER_POSITION
         elif PITCH_BASE <= token < VELOCITY_BASE:
             pitch = token - PITCH_BASE + PITCH_LOW
@@ -119,6 +125,7 @@ class Cursor:
                         DURATIONS[token - DURATION_BASE])
             self.last_pitch = note.pitch
             self.sounding.append((note.end, note.pitch))
+            self.struck.append(note.pitch)
             self.phase = AFTER_NOTE
             self.tokens_read += 1
             return note

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from livegen.music import codec
+import numpy as np
+
+from livegen.music import codec, voices
 from livegen.music.key import Key, bar_token, estimate_key, tells_mode, transposes
 
 
@@ -47,6 +49,7 @@ class Heard:
     notes: list[codec.Note]
     tokens: list[int]
     cursor: codec.Cursor  # the caller walks it on through what the model answers
+    voices: np.ndarray  # the voices after each token (:func:`livegen.music.voices.read`)
 
 
 def hear(key_mode: str, notes, meter: codec.Meter) -> Heard:
@@ -56,6 +59,4 @@ def hear(key_mode: str, notes, meter: codec.Meter) -> Heard:
     heard = how.notes(notes)
     tokens = codec.encode(heard, meter, bar_token=how.bar_token)
     cursor = codec.Cursor(meter, how.bar_token)
-    for token in tokens:
-        cursor.advance(token)
-    return Heard(how, heard, tokens, cursor)
+    return Heard(how, heard, tokens, cursor, voices.read(tokens, cursor))

@@ -96,7 +96,8 @@ class Lookahead:
             fork.done_sampling = True
             return None
         note = fork.cursor.advance(token)
-        self.priming.model.step(token, fork.state)
+        model = self.priming.model
+        model.step(token, fork.state, model.voices_after(fork.cursor))
         return note
 
     def _beyond_end(self, token: int, fork: Fork, offset: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from livegen.music import codec
+from livegen.music import codec, voices
 from livegen.music.hearing import hearing
 from livegen.music.key import Key, bar_token
 from livegen.live.engine.performance import HeardNote
@@ -99,6 +99,7 @@ class Priming:
             self.reprime(now)  # after a long silence, rebuild from the buffer rather than feed empty bars
             return
         model_note = codec.Note(note.onset - self.offset, note.pitch, note.velocity, note.duration)
+        before = self._before(self.writer)
         try:
             tokens = self.writer.note(model_note)
         except ValueError:
@@ -106,11 +107,19 @@ class Priming:
                 return  # a lower or repeated pitch on an onset already fed (a flood): the next re-prime has it
             self.reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
             return
-        self._step(tokens)
+        self._step(tokens, self._voices(tokens, before))
 
-    def _step(self, tokens) -> None:
+    def _before(self, writer: codec.Writer) -> codec.Cursor | None:
+        """Where ``writer`` stands before it writes, for a model that hears the voices of what it writes."""
+        return writer.cursor.copy() if self.model.hears_voices else None
+
+    def _voices(self, tokens, before: codec.Cursor | None):
+        """The voices after each of ``tokens``, read from where the writer stood (None for a model that hears none)."""
+        return None if before is None else voices.read(tokens, before)
+
+    def _step(self, tokens, heard) -> None:
         started = self.perf_now()
-        self.model.feed(tokens, self.state)
+        self.model.feed(tokens, self.state, heard)
         if tokens:
             self.step_seconds.append((self.perf_now() - started) / len(tokens))
             del self.step_seconds[:-STEP_TIMES_KEPT]
@@ -130,7 +139,9 @@ class Priming:
         for note in model_notes:
             tokens.extend(self.writer.note(note))
         tokens.extend(self.writer.close_bars(0))
-        self._step(codec.tail(tokens, REPRIME_TOKENS))
+        tail = codec.tail(tokens, REPRIME_TOKENS)
+        # The state hears the tail as a stream of its own, and so do its voices.
+        self._step(tail, self._voices(tail, codec.Cursor(meter, tail[0]) if self.model.hears_voices else None))
         self.retune()  # the key may have changed: the range and the key lock move with it
         self.generation += 1  # a fork of the old state now refers to a state that is gone
 
@@ -143,16 +154,18 @@ class Priming:
         """A copy of the state and cursor that has come to ``start_tick`` (bars and position, no note)."""
         start_bar, start_position = self.grid.meter.locate(start_tick)
         writer = self.writer.copy()
+        before = self._before(writer)
         tokens = writer.close_bars(start_bar - self.base_bar) + [codec.position_token(start_position)]
         writer.cursor.advance(tokens[-1])
         state = self.state.copy()
-        self.model.feed(tokens, state)
+        self.model.feed(tokens, state, self._voices(tokens, before))
         return state, writer.cursor
 
     def branch_hearing(self, known: list[codec.Note]):
         """A copy of the state and cursor that has also heard ``known`` (session ticks, the model's key)."""
         offset = self.offset
         writer = self.writer.copy()
+        before = self._before(writer)
         tokens = []
         for note in codec.merge_unisons(sorted(known, key=lambda n: (n.onset, n.pitch))):
             try:
@@ -160,5 +173,5 @@ class Priming:
             except ValueError:
                 continue  # already in the state by another path (a unison or a re-prime): nothing to add
         state = self.state.copy()
-        self.model.feed(tokens, state)
+        self.model.feed(tokens, state, self._voices(tokens, before))
         return state, writer.cursor

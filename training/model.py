@@ -82,3 +82,24 @@ def export_weights(model: keras.Model) -> dict[str, np.ndarray]:
     weights["dense_kernel"] = kernel
     weights["dense_bias"] = bias
     return {name: np.asarray(array, dtype=np.float32) for name, array in weights.items()}
+
+
+def import_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
+    """Set a built model's weights from a preset's arrays: the inverse of :func:`export_weights`.
+
+    The arrays must fit the model (same vocabulary, dims and voices); a preset's voices table
+    lacks the padding row, which adds nothing, so a zero row is appended.
+    """
+    expected = set(export_weights(model))
+    if set(weights) != expected:
+        missing, extra = sorted(expected - set(weights)), sorted(set(weights) - expected)
+        raise ValueError(f"these weights do not fit the model: missing {missing or 'none'}, extra {extra or 'none'}")
+    model.get_layer("embedding").set_weights([weights["embedding"]])
+    if hears_voices(model):
+        table = weights["voices"]
+        padding = np.zeros((1, table.shape[1]), dtype=table.dtype)
+        model.get_layer("voices").set_weights([np.concatenate([table, padding])])
+    for layer in range(model_dims(model)["layers"]):
+        model.get_layer(f"lstm{layer}").set_weights(
+            [weights[f"lstm{layer}_{part}"] for part in ("kernel", "recurrent", "bias")])
+    model.get_layer("dense").set_weights([weights["dense_kernel"], weights["dense_bias"]])

@@ -62,6 +62,7 @@ class TrainConfig:
     max_minutes: float = 0.0
     precision: str = "float32"  # "mixed_bfloat16": bfloat16 arithmetic, float32 weights (fast where the CPU has bf16)
     voices: bool = True  # the model hears what still sounds and what the last onset struck (livegen.music.voices)
+    freeze_tables: bool = False  # the token embedding and voices table are not trained (fine-tuning keeps the base's)
 
     def __post_init__(self) -> None:
         for name, (lowest, highest, unit) in _INTEGER_RANGES.items():
@@ -81,8 +82,9 @@ class TrainConfig:
             raise TrainingError(f"key_mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
         if self.strategy not in STRATEGIES:
             raise TrainingError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        if not isinstance(self.voices, bool):
-            raise TrainingError(f"voices must be true or false, got {self.voices!r}")
+        for name in ("voices", "freeze_tables"):
+            if not isinstance(getattr(self, name), bool):
+                raise TrainingError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.precision not in PRECISIONS:
             raise TrainingError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float)) \
@@ -95,3 +97,43 @@ class TrainConfig:
 def vocab_size(config: TrainConfig) -> int:
     """Tokens the model predicts: the modal vocabulary adds the minor bar."""
     return codec.MODAL_VOCAB_SIZE if tells_mode(config.key_mode) else codec.VOCAB_SIZE
+
+
+# What a fine-tune takes from its base preset, not from its settings: the vocabulary follows the
+# key mode, and the weights fit only a model of the base's size that hears as the base does.
+BASE_FIXED = {
+    "embedding": "embedding units",
+    "hidden": "LSTM units",
+    "layers": "LSTM layers",
+    "voices": "hears voices",
+    "key_mode": "key handling",
+}
+
+# How a fine-tune trains unless told otherwise (TrainConfig fields). Empty until
+# scripts/finetune_table.py --search has measured one: the trainer's defaults.
+FINE_TUNE = {}
+
+
+def base_settings(base_config: dict) -> dict:
+    """The :data:`BASE_FIXED` settings of a preset, read from its ``preset.json``."""
+    model = base_config["model"]
+    return {"embedding": model["embedding"], "hidden": model["hidden"], "layers": model["layers"],
+            "voices": "voices" in model, "key_mode": base_config["key_mode"]}
+
+
+def base_differences(base_config: dict, settings: dict) -> list[str]:
+    """The fixed settings among ``settings`` that differ from the base preset's, in words."""
+    fixed = base_settings(base_config)
+    return [f"{words}: {settings[name]!r} asked, {base_config['name']!r} has {fixed[name]!r}"
+            for name, words in BASE_FIXED.items() if name in settings and settings[name] != fixed[name]]
+
+
+def fine_tune_config(base_config: dict, **settings) -> TrainConfig:
+    """How to fine-tune the preset ``base_config`` describes: its fixed settings, the fine-tune
+    recipe, and ``settings`` over the recipe; a fixed setting that differs from the base is refused."""
+    differences = base_differences(base_config, settings)
+    if differences:
+        raise TrainingError(
+            f"a fine-tune keeps the vocabulary, key handling and size of its base preset, and these "
+            f"settings differ from it: {'; '.join(differences)}. Leave them out, or train from scratch")
+    return TrainConfig(**{**FINE_TUNE, **settings, **base_settings(base_config)})

@@ -6,8 +6,13 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from livegen.cli.errors import Failure, reports_errors
+
+# ``livegen train`` options named as the training settings they give (all but the key flags).
+SETTINGS = ("epochs", "hidden", "layers", "embedding", "seq_len", "batch", "val_split", "augment",
+            "minor_repeat", "patience", "learning_rate", "seed", "strategy", "precision", "voices", "max_minutes")
 
 
 def train_key_mode(transpose: bool, mode_bars: bool | None) -> str:
@@ -18,6 +23,24 @@ def train_key_mode(transpose: bool, mode_bars: bool | None) -> str:
     if not transpose:
         return "as-is"
     return "canonical" if mode_bars is False else "canonical+mode"
+
+
+def given_options(context: click.Context, values: dict) -> dict:
+    """The options of ``values`` the user gave (not left at their defaults)."""
+    return {name: value for name, value in values.items()
+            if context.get_parameter_source(name) is not ParameterSource.DEFAULT}
+
+
+def fine_tune_settings(base_key_mode: str, given: dict) -> dict:
+    """The training settings the user gave to a fine-tune; key flags left out are the base's."""
+    from livegen.music.key import tells_mode, transposes
+
+    settings = {name: value for name, value in given.items() if name in SETTINGS}
+    if "transpose" in given or "mode_bars" in given:
+        transpose = given.get("transpose", transposes(base_key_mode))
+        mode_bars = given.get("mode_bars", tells_mode(base_key_mode) if transpose else None)
+        settings["key_mode"] = train_key_mode(transpose, mode_bars)
+    return settings
 
 
 @click.command()
@@ -57,29 +80,47 @@ def train_key_mode(transpose: bool, mode_bars: bool | None) -> str:
 @click.option("--voices/--no-voices", default=True, show_default=True,
               help="Let the model hear, at every token, what still sounds and what the last onset struck: "
                    "its answers then follow voices from onset to onset (see BENCHMARKS.md).")
-@click.option("--resume", is_flag=True, help="Continue an interrupted training of the same --out.")
+@click.option("--max-minutes", type=click.FloatRange(0, 100_000), default=0.0, show_default=True,
+              help="Stop before an epoch that would end after this many minutes of fitting (the best "
+                   "epoch is kept; a resumed run counts the earlier ones). 0: no limit.")
+@click.option("--from", "base_name", metavar="PRESET",
+              help="Fine-tune this preset (a bundled name or a preset folder) on FOLDER: start from its "
+                   "weights, with its vocabulary, key handling (--transpose, --mode-bars) and size "
+                   "(--size, --layers, --embedding, --voices), which must not be contradicted. Unless "
+                   "given, --learning-rate, --epochs and --patience follow the fine-tune recipe measured "
+                   "in BENCHMARKS.md. The card compares the result with the base on the same held-out files.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted training of the same --out "
+                                             "(a fine-tune: with the same --from).")
 @reports_errors
 def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, transpose,
-          mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, precision, voices, resume):
-    """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files."""
-    key_mode = train_key_mode(transpose, mode_bars)
+          mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, precision, voices,
+          max_minutes, base_name, resume):
+    """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files, or fine-tune one (--from)."""
+    context = click.get_current_context()
     try:
-        from training.trainer import TrainConfig, train as run_training
+        from training.config import TrainConfig, fine_tune_config
+        from training.trainer import train as run_training
     except ImportError as error:
         raise Failure(
             f"training needs the [train] extra (TensorFlow, music21): {error}. "
             "Install it with: pip install -e '.[train]'"
         ) from error
-    config = TrainConfig(
-        epochs=epochs, embedding=embedding, hidden=hidden, layers=layers, seq_len=seq_len,
-        batch=batch, val_split=val_split, key_mode=key_mode, augment=augment, minor_repeat=minor_repeat,
-        patience=patience, learning_rate=learning_rate, seed=seed, strategy=strategy, precision=precision,
-        voices=voices,
-    )
+    base = None
+    if base_name is None:
+        config = TrainConfig(key_mode=train_key_mode(transpose, mode_bars),
+                             **{name: context.params[name] for name in SETTINGS})
+    else:
+        from livegen.model import preset
+
+        base = preset.load(base_name)
+        given = given_options(context, {name: context.params[name] for name in (*SETTINGS, "transpose", "mode_bars")})
+        config = fine_tune_config(base.config, **fine_tune_settings(base.key_mode, given))
     try:
-        written = run_training(folder, out_dir, config, resume=resume, log=lambda text: click.echo(text, err=True))
+        written = run_training(folder, out_dir, config, resume=resume, log=lambda text: click.echo(text, err=True),
+                               base=base)
     except KeyboardInterrupt:
+        again = "" if base_name is None else f" --from {base_name}"
         click.echo(f"\ntraining interrupted; the last finished epoch is kept. "
-                   f"Continue with: livegen train {folder} --out {out_dir} --resume", err=True)
+                   f"Continue with: livegen train {folder} --out {out_dir}{again} --resume", err=True)
         sys.exit(130)
     click.echo(f"{written}: use it with 'livegen play --preset {written}'")

@@ -2,11 +2,14 @@
 top-k, top-p and min-p over what is left, drawn from a seeded generator.
 
 The same mask carries the musician's limits: a pitch range, a scale (key lock) and a polyphony cap.
+A :class:`Blend` (what the session model learned of the player) is mixed into the model's
+distribution before the mask: the draw then takes the mixture as far as the grammar allows it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,6 +50,30 @@ class SamplingConfig:
             )
         if self.scale is not None and (not self.scale or not set(self.scale) <= set(range(12))):
             raise ValueError(f"scale must be a non-empty set of pitch classes 0..11, got {sorted(self.scale)}")
+
+
+class Blend(NamedTuple):
+    """A distribution to mix into the model's: ``p = (1 - weight) p_model + weight p_blend``."""
+
+    tokens: np.ndarray  # token ids (a token the model's vocabulary lacks is left out)
+    probabilities: np.ndarray  # summing to 1
+    weight: float  # 0 (the model alone) to below 1
+
+
+def mix(logits: np.ndarray, blend: Blend) -> np.ndarray:
+    """Log-probabilities of the mixture of the model's softmax and ``blend``, over the whole vocabulary.
+
+    Only the allowed tokens are drawn from, so the draw takes the mixture given the grammar: the
+    share of ``blend`` on tokens the grammar forbids here goes to neither side.
+    """
+    size = logits.shape[0]
+    model = logits.astype(np.float64)
+    model -= model.max()
+    np.exp(model, out=model)
+    model *= (1.0 - blend.weight) / model.sum()
+    known = blend.tokens < size
+    model[blend.tokens[known]] += blend.weight * blend.probabilities[known]
+    return np.log(model, out=model)
 
 
 _PITCHES = np.arange(codec.PITCH_LOW, codec.PITCH_HIGH + 1)
@@ -152,8 +179,12 @@ class Sampler:
         logits[first:min(first + codec.TICKS_PER_BEAT, codec.PITCH_BASE)] += self._density_bias
         return logits
 
-    def choose(self, logits: np.ndarray, cursor: codec.Cursor, floor: int | None = None) -> int:
-        """The next token after ``logits``, allowed by the grammar at ``cursor`` (onsets from ``floor`` on)."""
+    def choose(self, logits: np.ndarray, cursor: codec.Cursor, floor: int | None = None,
+               blend: Blend | None = None) -> int:
+        """The next token after ``logits`` (mixed with ``blend``, if any), allowed by the grammar at ``cursor``
+        (onsets from ``floor`` on)."""
+        if blend is not None:
+            logits = mix(logits, blend)
         if self._density_bias and cursor.phase in (codec.AFTER_BAR, codec.AFTER_NOTE):
             logits = self._densify(logits, cursor)
         allowed = self.mask.allowed(cursor, floor)[:logits.shape[0]]  # the model's own vocabulary

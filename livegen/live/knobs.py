@@ -19,7 +19,7 @@ class Knob:
     name: str
     low: float
     high: float
-    target: str  # "sampling", "companion", or "preset" (the session's list of presets)
+    target: str  # "sampling", "companion", "preset" (the session's list of presets) or "memory" (what it learned)
     field: str
     integer: bool = False
     switch: bool = False  # on at 64 and above
@@ -61,6 +61,8 @@ KNOBS = {knob.name: knob for knob in (
     Knob("mode", 0, 1, "companion", "mode", choices=("answer", "accompany")),
     Knob("play", 0, 1, "companion", "active", switch=True),
     Knob("dynamics", 0, 1, "companion", "follow_dynamics"),
+    Knob("adapt", 0, 1, "companion", "adapt"),
+    Knob("forget", 0, 1, "memory", "forget", switch=True),  # at 64 and above: forget what it learned of you
     Knob("preset", 0, 1, "preset", "preset"),
 )}
 

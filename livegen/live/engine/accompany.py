@@ -42,9 +42,9 @@ class Accompanying:
         self.priming.retune()
         start = self.grid.start_tick(now)
         shift = self.priming.shift()
-        state, cursor = self.priming.branch_hearing(self._known(now, shift, []))
+        state, cursor, context = self.priming.branch_hearing(self._known(now, shift, []))
         self.fork = Fork(tag, state, cursor, start, shift, follows_player=True,
-                         generation=self.priming.generation)
+                         generation=self.priming.generation, context=context)
 
     def player_moved(self) -> None:
         """A player's note: what is not yet sent is sampled again, and the rest is called off."""
@@ -93,8 +93,8 @@ class Accompanying:
         floor = max(fork.floor, math.ceil(self.grid.tick_of(not_before)),
                     max((p.onset + 1 for p in fork.planned), default=0))
         shift = self.priming.shift()
-        state, cursor = self.priming.branch_hearing(self._known(now, shift, fork.planned))
-        fork.refork(state, cursor, floor, shift, self.priming.generation)
+        state, cursor, context = self.priming.branch_hearing(self._known(now, shift, fork.planned))
+        fork.refork(state, cursor, context, floor, shift, self.priming.generation)
         self.lookahead.sample(fork, now)
         self.replans.append(self.perf_now() - started)
 

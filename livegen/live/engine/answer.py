@@ -43,11 +43,11 @@ class Answering:
         self._phrase_end_wall = phrase_end_wall
         self.priming.retune()
         start_tick = self.grid.start_tick(now)
-        state, cursor = self.priming.branch_at(start_tick)
+        state, cursor, context = self.priming.branch_at(start_tick)
         bars = answer_bars if answer_bars is not None else self._bars_of(call)
         end_tick = start_tick + bars * self.grid.bar_ticks
         self.answered.append(AnswerPlan(now, self.grid.time_of_tick(start_tick), start_tick, bars, self.priming.key))
-        self.fork = Fork(tag, state, cursor, start_tick, self.priming.shift(), end_tick)
+        self.fork = Fork(tag, state, cursor, start_tick, self.priming.shift(), end_tick, context=context)
         self.sample(now)
 
     def _bars_of(self, call: list[HeardNote]) -> int:

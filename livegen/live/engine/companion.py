@@ -8,6 +8,7 @@ from collections import deque
 
 from livegen.live.clock import SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
 from livegen.live.engine.accompany import Accompanying
+from livegen.live.engine.adapt import Adaptation
 from livegen.live.engine.answer import Answering, AnswerPlan
 from livegen.live.engine.config import CompanionConfig
 from livegen.live.engine.controls import Controls
@@ -18,6 +19,7 @@ from livegen.live.engine.priming import Priming
 from livegen.live.engine.seed import SeedBuffer, Tuning
 from livegen.music.dynamics import Dynamics
 from livegen.music.key import Key
+from livegen.model.adapt import SessionModel
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
 
@@ -36,7 +38,8 @@ class Companion:
     """Call-and-response logic; output goes to a sink with ``play(notes, tag)`` and ``cancel(tag)``."""
 
     def __init__(self, model: StepModel, sampler: Sampler, sink, config: CompanionConfig = CompanionConfig(),
-                 clock: InternalClock | None = None, models: tuple[StepModel, ...] = ()) -> None:
+                 clock: InternalClock | None = None, models: tuple[StepModel, ...] = (),
+                 memory: SessionModel | None = None) -> None:
         self.config = config
         self.models = models or (model,)  # the presets the preset knob chooses among
         self.sampler = sampler
@@ -47,7 +50,9 @@ class Companion:
         self.performance = Performance(self.grid)
         seed = SeedBuffer(self.grid)
         self.tuning = Tuning(sampler, config.key_lock, seed)
-        self.priming = Priming(model, self.grid, seed, self.tuning, config.seed_bars, config.key_mode)
+        self.adaptation = Adaptation(config.adapt, memory)  # what it learns of the player (``memory``: from before)
+        self.priming = Priming(model, self.grid, seed, self.tuning, config.seed_bars, config.key_mode,
+                               self.adaptation)
         self.dynamics = Dynamics(config.follow_dynamics)
         lookahead = Lookahead(self.priming, sampler, sink, self.grid, config.out_channel, self.dynamics,
                               self.performance)
@@ -157,6 +162,9 @@ class Companion:
         knob, value = self.controls.turn(control, cc_value)
         if knob.target == "preset":
             self._use_model(min(len(self.models) - 1, cc_value * len(self.models) // 128), at)
+        elif knob.target == "memory":
+            if value:
+                self.adaptation.forget()
         elif knob.target == "sampling":
             self.tuning.settings = knob.apply(self.tuning.settings, value)
             self.priming.retune()
@@ -178,6 +186,8 @@ class Companion:
             self.answering.resize(value, at)
         elif field == "follow_dynamics":
             self.dynamics.follow = value  # from the next note booked
+        elif field == "adapt":
+            self.adaptation.adapt = value  # from the next token sampled
 
     def _use_model(self, index: int, at: float) -> None:
         """The preset knob: another model from now on, primed with what was played."""

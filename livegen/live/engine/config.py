@@ -9,6 +9,7 @@ from livegen.live.knobs import KNOBS
 from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow
 from livegen.music.key import KEY_MODES
+from livegen.model.adapt import check_adapt
 
 MODES = ("answer", "accompany")
 
@@ -41,10 +42,12 @@ class CompanionConfig:
     rest_bars: int = 2  # accompany: after this many bars of the player's silence, finish the bar and rest
     active: bool = True  # False: listen and follow, but play nothing (the play/stop knob)
     follow_dynamics: float = DEFAULT_FOLLOW  # 1: answer at the player's level; 0: the model's own velocities
+    adapt: float = 0.0  # how much of what it learned of the player goes into the answer: 0 (none: as before) to 1
 
     def __post_init__(self) -> None:
         check_tempo(self.bpm)
         check_follow(self.follow_dynamics)
+        check_adapt(self.adapt)
         if not 1 <= self.beats_per_bar <= codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT:
             raise ValueError(f"beats per bar must be between 1 and 8, got {self.beats_per_bar}")
         if not 0.25 <= self.phrase_end_beats <= 16:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from livegen.music import codec
 from livegen.live.scheduler import TimedNote
+from livegen.model.adapt import Context, hear
 
 STREAM_TOKENS_PER_TICK = 24  # an accompaniment samples at most this much of the lookahead per tick (~2 ms) ...
 STREAM_URGENT_S = 0.05  # ... once its plan reaches this far ahead, so new player notes are heard soon
@@ -28,6 +29,7 @@ class Fork:
 
     An accompaniment (``follows_player``) is forked again as the player moves: the grammar mask
     keeps its new onsets from ``floor`` on, and it samples a share of the lookahead per tick.
+    ``context`` is what the session model reads: the last tokens its state heard.
     """
 
     tag: int
@@ -42,13 +44,15 @@ class Fork:
     planned: list[Planned] = field(default_factory=list)
     done_sampling: bool = False
     first_note_wall: float | None = None  # the wall time its first note went to the sink
+    context: Context = ()
 
     def stale(self, generation: int) -> bool:
         """Whether the state it was forked from has been rebuilt, or the player has moved since."""
         return self.moved or generation != self.generation
 
-    def refork(self, state, cursor: codec.Cursor, floor: int, shift: int, generation: int) -> None:
-        self.state, self.cursor, self.floor, self.shift, self.generation = state, cursor, floor, shift, generation
+    def refork(self, state, cursor: codec.Cursor, context: Context, floor: int, shift: int, generation: int) -> None:
+        self.state, self.cursor, self.context = state, cursor, context
+        self.floor, self.shift, self.generation = floor, shift, generation
         self.moved = False
         self.done_sampling = False
 
@@ -91,13 +95,15 @@ class Lookahead:
     def _token(self, fork: Fork, offset: int) -> codec.Note | None:
         """One token of the fork; the note it completes. One that would start past the fork's end is not taken."""
         floor = fork.floor - offset if fork.follows_player else None
-        token = self.sampler.choose(fork.state.logits, fork.cursor, floor)
+        blend = self.priming.adaptation.blend(fork.context, fork.cursor.bar_token)
+        token = self.sampler.choose(fork.state.logits, fork.cursor, floor, blend)
         if self._beyond_end(token, fork, offset):
             fork.done_sampling = True
             return None
         note = fork.cursor.advance(token)
         model = self.priming.model
         model.step(token, fork.state, model.voices_after(fork.cursor))
+        fork.context = hear(fork.context, token)
         return note
 
     def _beyond_end(self, token: int, fork: Fork, offset: int) -> bool:

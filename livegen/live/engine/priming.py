@@ -13,6 +13,7 @@ import time
 from livegen.music import codec, voices
 from livegen.music.hearing import hearing
 from livegen.music.key import Key, bar_token
+from livegen.live.engine.adapt import Adaptation
 from livegen.live.engine.performance import HeardNote
 from livegen.live.engine.seed import SeedBuffer, Tuning
 
@@ -27,14 +28,18 @@ STEP_TIMES_KEPT = 1000
 
 
 class Priming:
-    """The model, its primed state and its writer; ``generation`` counts the re-primes, so a fork knows it is stale."""
+    """The model, its primed state and its writer; ``generation`` counts the re-primes, so a fork knows it is stale.
+
+    What goes into the state also goes to ``adaptation``: the player's tokens are learned there.
+    """
 
     def __init__(self, model, grid, seed: SeedBuffer, tuning: Tuning, seed_bars: int, key_mode: str,
-                 perf_now=time.perf_counter) -> None:
+                 adaptation: Adaptation, perf_now=time.perf_counter) -> None:
         self.model = model
         self.grid = grid
         self.seed = seed
         self.tuning = tuning
+        self.adaptation = adaptation
         self.seed_bars = seed_bars
         self.key_mode = key_mode
         self.perf_now = perf_now
@@ -49,6 +54,7 @@ class Priming:
         self.state = self.model.initial_state()
         self.writer = codec.Writer(self.grid.meter, self._bar_token())
         self.base_bar = base_bar
+        self.adaptation.reprimed([])
 
     def _bar_token(self) -> int:
         """What opens a bar for the model in use: a model of the modal vocabulary hears the call's mode.
@@ -75,7 +81,7 @@ class Priming:
         due = now - self._key_checked_at >= KEY_CHECK_BEATS * self.grid.clock.seconds_per_beat
         if due and self.check_key(now):
             return
-        self.feed_note(self.grid.codec_note(note, now, self.shift()), now)
+        self.feed_note(self.grid.codec_note(note, now, self.shift()), now, by_player=True)
 
     def feed_heard(self, real: codec.Note, now: float) -> None:
         """A model note that was sent (in real pitch, session ticks) into the state."""
@@ -92,8 +98,9 @@ class Priming:
         self.reprime(now)
         return True
 
-    def feed_note(self, note: codec.Note, now: float) -> None:
-        """A note on the session's grid (in the model's key) into the state, or a re-prime if it cannot go on."""
+    def feed_note(self, note: codec.Note, now: float, by_player: bool = False) -> None:
+        """A note on the session's grid (in the model's key) into the state, or a re-prime if it cannot go on;
+        a player's note is learned."""
         bar, _ = self.grid.meter.locate(note.onset)
         if bar - self.base_bar - self.writer.cursor.bar > 2:
             self.reprime(now)  # after a long silence, rebuild from the buffer rather than feed empty bars
@@ -108,6 +115,7 @@ class Priming:
             self.reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
             return
         self._step(tokens, self._voices(tokens, before))
+        self.adaptation.heard(tokens, by_player)
 
     def _before(self, writer: codec.Writer) -> codec.Cursor | None:
         """Where ``writer`` stands before it writes, for a model that hears the voices of what it writes."""
@@ -142,16 +150,18 @@ class Priming:
         tail = codec.tail(tokens, REPRIME_TOKENS)
         # The state hears the tail as a stream of its own, and so do its voices.
         self._step(tail, self._voices(tail, codec.Cursor(meter, tail[0]) if self.model.hears_voices else None))
+        self.adaptation.reprimed(tail)
         self.retune()  # the key may have changed: the range and the key lock move with it
         self.generation += 1  # a fork of the old state now refers to a state that is gone
 
     def restart(self) -> None:
-        """The transport started again: bar 0 is a new piece, nothing before it counts."""
+        """The transport started again: bar 0 is a new piece, nothing before it counts (nor what was learned in it)."""
         self.seed.notes.clear()
+        self.adaptation.restart()
         self.reset(base_bar=0)
 
     def branch_at(self, start_tick: int):
-        """A copy of the state and cursor that has come to ``start_tick`` (bars and position, no note)."""
+        """A copy of the state, cursor and context that has come to ``start_tick`` (bars and position, no note)."""
         start_bar, start_position = self.grid.meter.locate(start_tick)
         writer = self.writer.copy()
         before = self._before(writer)
@@ -159,10 +169,10 @@ class Priming:
         writer.cursor.advance(tokens[-1])
         state = self.state.copy()
         self.model.feed(tokens, state, self._voices(tokens, before))
-        return state, writer.cursor
+        return state, writer.cursor, self.adaptation.branch(tokens)
 
     def branch_hearing(self, known: list[codec.Note]):
-        """A copy of the state and cursor that has also heard ``known`` (session ticks, the model's key)."""
+        """A copy of the state, cursor and context that has also heard ``known`` (session ticks, the model's key)."""
         offset = self.offset
         writer = self.writer.copy()
         before = self._before(writer)
@@ -174,4 +184,4 @@ class Priming:
                 continue  # already in the state by another path (a unison or a re-prime): nothing to add
         state = self.state.copy()
         self.model.feed(tokens, state, self._voices(tokens, before))
-        return state, writer.cursor
+        return state, writer.cursor, self.adaptation.branch(tokens)

@@ -20,12 +20,15 @@ from livegen.live import calibrate, ports
 from livegen.live.clock import ExternalClock
 from livegen.live.engine import CHANNEL_MESSAGES, Companion, CompanionConfig, EngineThread
 from livegen.live.listener import Listener
+from livegen.model import memory
 from livegen.model.preset import Preset
 from livegen.live.recorder import Recorder
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import THRU, Scheduler
 from livegen.live.session.config import PortsConfig
+from livegen.live.session.memory import SessionMemory
+from livegen.music.key import transposes
 
 PORT_CHECK_SECONDS = 1.0
 DRAIN_SECONDS = 0.05
@@ -36,7 +39,8 @@ class Session:
 
     def __init__(self, preset: Preset, companion_config: CompanionConfig, sampling: SamplingConfig,
                  ports_config: PortsConfig, seed: int | None = None, record: Path | None = None,
-                 log=print, latency_offset_ms: float | None = None, alternatives: tuple[Preset, ...] = ()) -> None:
+                 log=print, latency_offset_ms: float | None = None, alternatives: tuple[Preset, ...] = (),
+                 memory_path: Path | None = None) -> None:
         self.preset = preset
         self.alternatives = alternatives  # more presets for the preset knob, loaded and warmed up at start
         self.companion_config = companion_config
@@ -46,6 +50,8 @@ class Session:
         self.record_path = record
         self.log = log
         self.latency_offset_ms = latency_offset_ms
+        self.memory = None if memory_path is None else \
+            SessionMemory(memory_path, memory.frame(transposes(preset.key_mode)), log)
         self.recorder = Recorder()
         self.reason: str | None = None
         self.failed = False
@@ -100,9 +106,10 @@ class Session:
         if choice.note:
             self.log(choice.note)
         models = self._load_models()
+        remembered = self.memory.recall() if self.memory is not None else None
         self._open_outputs()
         self.companion = Companion(models[0], Sampler(self.sampling, seed=self.seed), self.scheduler,
-                                   self.companion_config, self._clock(), models)
+                                   self.companion_config, self._clock(), models, remembered)
         self.engine = EngineThread(self.companion, self.inbox, self.recorder, self._thread_failed)
         self._open_inputs()
         self._start_threads()
@@ -254,7 +261,7 @@ class Session:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""
         problems = []
         for step in (self._close_input, self._stop_engine, self._stop_scheduler, self._close_output,
-                     self._write_recording):
+                     self._write_recording, self._save_memory):
             try:
                 step()
             except Exception as error:  # every later step must still run
@@ -294,3 +301,8 @@ class Session:
             bpm = self.companion.clock.bpm if self.companion is not None else self.companion_config.bpm
             count = self.recorder.write(self.record_path, bpm)
             self.log(f"recorded {count} messages to {self.record_path}")
+
+    def _save_memory(self) -> None:
+        """What the session learned of the player, into the memory file (the engine has stopped by now)."""
+        if self.memory is not None and self.companion is not None:
+            self.memory.keep(self.companion.adaptation.model)

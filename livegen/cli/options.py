@@ -8,6 +8,7 @@ import click
 
 from livegen.live.clock import check_tempo
 from livegen.live.knobs import KNOBS
+from livegen.model.adapt import DEFAULT_ADAPT, check_adapt
 from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow
 
 
@@ -29,10 +30,13 @@ class TempoType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-class FollowType(click.ParamType):
-    """How closely an answer follows the player's dynamics: 0 (the model's own) to 1 (the player's level)."""
+class ShareType(click.ParamType):
+    """A share from 0 to 1, checked by the rule that owns it (``check``), in its own words."""
 
     name = "0..1"
+
+    def __init__(self, check) -> None:
+        self.check = check
 
     def convert(self, value, param, ctx):
         try:
@@ -40,13 +44,13 @@ class FollowType(click.ParamType):
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number between 0 and 1", param, ctx)
         try:
-            return check_follow(number)
+            return self.check(number)
         except ValueError as error:
             self.fail(str(error), param, ctx)
 
 
 follow_dynamics_option = click.option(
-    "--follow-dynamics", type=FollowType(), default=DEFAULT_FOLLOW, show_default=True,
+    "--follow-dynamics", type=ShareType(check_follow), default=DEFAULT_FOLLOW, show_default=True,
     help="How closely the answer follows your dynamics: 1 plays at your level, keeping the model's accents; "
          "0 keeps the model's own velocities.")
 
@@ -187,6 +191,15 @@ sampling_options = stacked(
     click.option("--highest", type=NoteType(), default="C8", show_default=True,
                  help="Highest note the model plays."),
     click.option("--key-lock", is_flag=True, help="Answer only with notes of the call's scale."),
+)
+
+adapt_options = stacked(
+    click.option("--adapt", type=ShareType(check_adapt), default=DEFAULT_ADAPT, show_default=True,
+                 help="How much of your own playing goes into the answer: the companion learns your phrases as "
+                      "you play and mixes them in; 0 answers from the preset alone."),
+    click.option("--session-memory", "memory_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 metavar="FILE", help="Remember what it learned of you: read FILE at the start (if it exists), "
+                                      "write it at the end."),
 )
 
 session_options = stacked(

@@ -12,15 +12,15 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import Failure, reports_errors
-from livegen.cli.options import (answer_options, backend_option, knob_options, port_options, preset_options,
-                                 sampling_options, session_options, tempo_options)
+from livegen.cli.options import (adapt_options, answer_options, backend_option, knob_options, port_options,
+                                 preset_options, sampling_options, session_options, tempo_options)
 from livegen.cli.ports import use_backend
 
 DEFAULT_AUTO_START_BPM = 100.0
 
 
 def check_combination(*, input_name, output_name, virtual, create, reconnect, bpm, clock_name, metronome,
-                      send_clock, count_in, lowest, highest, **_) -> None:
+                      send_clock, count_in, lowest, highest, memory_path, **_) -> None:
     """Refuse options that cannot go together, before any port or preset is opened."""
     if not virtual and (input_name is None or output_name is None) and not create:
         raise click.UsageError("name both ports (--in KEYBOARD --out SYNTH; see 'livegen ports'), "
@@ -38,6 +38,9 @@ def check_combination(*, input_name, output_name, virtual, create, reconnect, bp
         raise click.UsageError("--bpm auto takes the tempo from your playing: a --count-in needs a tempo to count in")
     if lowest > highest:
         raise click.BadParameter(f"the lowest note ({lowest}) is above the highest ({highest})", param_hint="--lowest")
+    if memory_path is not None and not memory_path.absolute().parent.is_dir():
+        raise click.BadParameter(f"there is no folder {str(memory_path.absolute().parent)!r} to keep it in",
+                                 param_hint="--session-memory")
 
 
 def knob_bindings(*, knob_file, knob_bindings, **_) -> dict[int, str]:
@@ -73,7 +76,7 @@ def load_presets(preset_names):
 
 def companion_config(*, bpm, beats_per_bar, phrase_end, answer_bars, max_answer_bars, start_on, yield_to_player,
                      end_phrase_cc, in_channel, out_channel, key_lock, metronome, metronome_channel, send_clock,
-                     count_in, mode, rest_bars, key_mode, knobs, learn, follow_dynamics, **_):
+                     count_in, mode, rest_bars, key_mode, knobs, learn, follow_dynamics, adapt, **_):
     """How the companion listens and answers; channels go from the musician's 1-16 to MIDI's 0-15."""
     from livegen.live.engine import CompanionConfig
 
@@ -86,7 +89,7 @@ def companion_config(*, bpm, beats_per_bar, phrase_end, answer_bars, max_answer_
         key_mode=key_mode, key_lock=key_lock,
         metronome_channel=metronome_channel - 1 if metronome or count_in else None, send_clock=send_clock,
         click_bars=None if metronome else count_in, knobs=knobs, learn=learn, auto_tempo=auto_tempo, mode=mode,
-        rest_bars=rest_bars, follow_dynamics=follow_dynamics,
+        rest_bars=rest_bars, follow_dynamics=follow_dynamics, adapt=adapt,
     )
 
 
@@ -116,6 +119,7 @@ def ports_config(*, input_name, output_name, virtual, create, backend, thru, clo
 @answer_options
 @knob_options
 @sampling_options
+@adapt_options
 @session_options
 @reports_errors
 def play(**options):
@@ -129,7 +133,8 @@ def play(**options):
     companion = companion_config(key_mode=loaded.key_mode, knobs=tuple(bindings.items()), learn=learn, **options)
     session = Session(loaded, companion, sampling_config(**options), ports_config(**options),
                       seed=options["seed"], record=options["record"], log=lambda text: click.echo(text, err=True),
-                      latency_offset_ms=options["latency_offset"], alternatives=tuple(alternatives))
+                      latency_offset_ms=options["latency_offset"], alternatives=tuple(alternatives),
+                      memory_path=options["memory_path"])
     run_session(session, preset_name=loaded.name, learn=learn, **options)
 
 

@@ -6,9 +6,12 @@ import threading
 import time
 
 import mido
+import numpy as np
 
 from livegen.live.engine import MAX_HISTORY_NOTES, REPORTS_KEPT, Companion, CompanionConfig, EngineThread
 from livegen.live.recorder import PLAYER, Recorder
+from livegen.model import memory
+from livegen.model.adapt import CONTEXTS_KEPT
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import Scheduler
@@ -79,6 +82,34 @@ def test_thousands_of_phrases_keep_memory_tokens_and_time_flat():
     print(f"\nsoak: {PHRASES} phrases, {companion.answers_started} answers, {len(sink.cancelled)} cancelled; "
           f"tokens fed per phrase {first_tokens:.0f} -> {last_tokens:.0f}; "
           f"wall per phrase {1000 * first_wall:.2f} -> {1000 * last_wall:.2f} ms; peaks {peaks}")
+
+
+def test_two_hours_of_new_material_with_adapt_on_keep_the_session_model_bounded(tmp_path):
+    """A player who never repeats themselves for two hours (on the fake clock): the session model fills
+    its table and stays there, the file it would save stays under its bound, and phrases cost no more."""
+    sink = FakeSink()
+    companion = Companion(CountingModel(random_weights(seed=11)), Sampler(SamplingConfig(), seed=0), sink,
+                          CompanionConfig(bpm=BPM, answer_bars=1, adapt=0.75))
+    rng = np.random.default_rng(0)
+    now, walls, phrase, saved = 1.0, [], 0, {}
+    for hour in (1, 2):
+        while now < hour * 3600:
+            started = time.perf_counter()
+            pitches = [int(p) for p in rng.integers(36, 96, size=8)]
+            now = one_phrase(companion, now, pitches, interrupt=phrase % 5 == 4)
+            walls.append(time.perf_counter() - started)
+            phrase += 1
+        path = tmp_path / f"after-{hour}-hours.json"
+        memory.save(path, companion.adaptation.model, memory.frame(True))
+        saved[hour] = (len(companion.adaptation.model), path.stat().st_size)
+    assert saved[1][0] == saved[2][0] == CONTEXTS_KEPT, f"the table filled and stayed full: {saved}"
+    assert saved[2][1] <= memory.MAX_FILE_BYTES and saved[2][1] <= 1.2 * saved[1][1], saved
+    assert len(companion.history) <= MAX_HISTORY_NOTES
+    assert companion.answers_started == phrase
+    first_wall, last_wall = statistics.median(walls[:100]), statistics.median(walls[-100:])
+    assert last_wall <= 2 * first_wall + 0.002, f"a phrase took {1000 * first_wall:.2f} ms, then {1000 * last_wall:.2f} ms"
+    print(f"\nadapt soak: {phrase} phrases in two hours; contexts and file size after each hour {saved}; "
+          f"wall per phrase {1000 * first_wall:.2f} -> {1000 * last_wall:.2f} ms")
 
 
 def test_threads_soak_through_many_phrases_and_are_joined():

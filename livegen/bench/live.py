@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livegen.bench.adapt import bench_adaptation
 from livegen.bench.answer import bench_answer_on_jack
 from livegen.bench.compare import comparison_rows
 from livegen.bench.engine import bench_accompany, bench_readiness, bench_reprime
@@ -50,6 +51,8 @@ def run(quick: bool = False, compare: bool = True, log=print) -> dict:
     results["step_without_voices"] = bench_step(random_weights(tokens_only), 2000 if quick else 20000)
     log("sampling ...")
     results["sampling"] = bench_sampling(weights, 2000 if quick else 20000)
+    log("model step + learning the player ...")
+    results["adaptation"] = bench_adaptation(weights, 2000 if quick else 20000)
     log("answer readiness ...")
     results["readiness"] = bench_readiness(weights, repeats=2 if quick else 10)
     log("re-priming after a key change ...")
@@ -80,6 +83,13 @@ def table(results: dict) -> str:
          f"p99 {results['step_without_voices']['p99_ms']} ms"),
         ("sampling per token", f"median {1000 * sampling['median_ms']:.1f} us, p99 {1000 * sampling['p99_ms']:.1f} us", ""),
     ]
+    adaptation = results["adaptation"]
+    rows.append((f"step + sampling + session model (adapt {adaptation['adapt']:g}, {adaptation['contexts']} contexts: "
+                 f"look-up, mix, learn), per token",
+                 f"median {adaptation['median_ms']} ms, p99 {adaptation['p99_ms']} ms, max {adaptation['max_ms']} ms "
+                 f"({100 * adaptation['mixed_share']:.0f}% of tokens mixed)",
+                 f"step + sampling alone: median {adaptation['without']['median_ms']} ms, "
+                 f"p99 {adaptation['without']['p99_ms']} ms"))
     for name, row in results["readiness"].items():
         rows.append((f"readiness, {name.replace('_', ' ')} call ({row['call_tokens']} tokens)",
                      f"median {row['streaming']['median_ms']} ms",

@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import click
 
 from livegen.model.preset import bundled_dir
+from livegen.music.key import KEY_MODES
 from training.config import TrainConfig
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -113,7 +114,7 @@ def renaissance_pieces() -> Iterator[tuple[str, Callable]]:
 # bfloat16 at batch 64 and learning rate 0.004: twice the targets a second of float32 at batch 32
 # on a CPU with bfloat16 instructions, and a lower held-out loss in the same minutes. Sized so a
 # fit takes at most 30 minutes on a two-core machine (folk, with three times the others' 1.3 M
-# tokens, 45); early stopping may end it sooner. The bars tell the mode ("canonical+mode"): once
+# tokens, 35); early stopping may end it sooner. The bars tell the mode ("canonical+mode"): once
 # in C major / A minor, the relative keys share every note and answers drifted between them.
 # Only 16% of folk's tunes are minor (the others' ~40%): each is also trained 3 times an epoch.
 # Chorale is not told the mode: a chorale fit told it answered better (key correlation 0.91
@@ -128,7 +129,7 @@ STYLES = {
               chorale_pieces, 500, replace(_BASE, key_mode="canonical")),
         Style("folk", "Folk tunes: O'Neill's Music of Ireland (1850) and Ryan's Mammoth Collection (1883)",
               "music21 corpus `oneills1850/` (ABC collections, split into tunes) and `ryansMammoth/`",
-              folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=45.0)),
+              folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=35.0)),
         Style("renaissance", "Renaissance polyphony: Monteverdi madrigals and Palestrina masses",
               "music21 corpus `monteverdi/` (madrigals) and `palestrina/` (every fourth mass movement)",
               renaissance_pieces, 400, _BASE),
@@ -206,6 +207,8 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
     """
     style = STYLES[name]
     out = Path(out) if out is not None else PRESETS / name
+    shipped = PRESETS / name
+    before = shipped if out.resolve() != shipped.resolve() else None  # compared with the one it would replace
     folder = cache_root() / (name if limit is None else f"{name}-first{limit}")
     log = file_logger(out.parent / f"{out.name}.log")
     config = replace(style.config, **{field: value for field, value in changes.items() if value is not None})
@@ -221,7 +224,7 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
         train(folder, out, config, resume=resume, log=log)
     from training import card  # imported late: a long fit picks up its newest version
 
-    card.complete_card(style, folder, out, config, log)
+    card.complete_card(style, folder, out, config, log, before)
     return out
 
 
@@ -237,9 +240,11 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
 @click.option("--card-only", is_flag=True, help="Only (re)write the model card of a trained preset.")
 @click.option("--minor-repeat", type=click.IntRange(1, 8),
               help="Try another minor-piece repeat than the style's (experiments: write to --out).")
-def main(name, resume, limit, out, epochs, max_minutes, card_only, minor_repeat) -> None:
+@click.option("--key-mode", type=click.Choice(KEY_MODES),
+              help="Try another key mode than the style's (experiments: write to --out).")
+def main(name, resume, limit, out, epochs, max_minutes, card_only, minor_repeat, key_mode) -> None:
     """Train the bundled preset NAME from music21's corpus, reproducibly."""
-    build(name, resume, limit, out, epochs, card_only, max_minutes, minor_repeat=minor_repeat)
+    build(name, resume, limit, out, epochs, card_only, max_minutes, minor_repeat=minor_repeat, key_mode=key_mode)
 
 
 if __name__ == "__main__":

@@ -45,13 +45,18 @@ LICENCE_WORDS = (
 )
 
 
-def complete_card(style, folder: Path, out: Path, config, log) -> Path:
-    """Evaluate the trained preset in ``out`` and rewrite its README with everything above."""
+def complete_card(style, folder: Path, out: Path, config, log, before: Path | None = None) -> Path:
+    """Evaluate the trained preset in ``out`` and rewrite its README with everything above.
+
+    ``before``: the folder of the preset this fit replaces; its evaluation goes beside the new
+    one in the card, read before anything is written.
+    """
     from training.dataset import split_by_file
     from training.midi_folder import ingest
     from training.export import model_card
 
     folder, out = Path(folder), Path(out)
+    earlier = _earlier(before)
     report = ingest(folder, progress=False)
     training_pieces, validation_pieces = split_by_file(report.pieces, config.val_split, config.seed)
     _ship_calls(validation_pieces, training_pieces, out / CALLS_FOLDER)
@@ -67,11 +72,48 @@ def complete_card(style, folder: Path, out: Path, config, log) -> Path:
     audio = render_check(out / "sample.mid")
     export = json.loads((folder / "export.json").read_text(encoding="utf-8"))
     readme = model_card(loaded.config) + _sections(style, loaded.config, export, result, sample, audio,
-                                                   storage)
+                                                   storage) + _against(earlier, loaded.config, result)
     (out / "README.md").write_text(readme, encoding="utf-8")
     log(format_table(result))
     log(f"model card written to {out / 'README.md'}")
     return out
+
+
+def _earlier(before: Path | None) -> dict | None:
+    """What the preset in ``before`` says of itself and its evaluation, if it has both."""
+    if before is None:
+        return None
+    try:
+        return {"config": preset.read_config(before),
+                "eval": json.loads((before / "eval.json").read_text(encoding="utf-8"))}
+    except (OSError, ValueError, preset.PresetError):
+        return None  # no earlier preset there, or one from another version: nothing to compare
+
+
+def _against(earlier: dict | None, config: dict, result: dict) -> str:
+    """The card's table of this fit beside the preset it replaces."""
+    if earlier is None:
+        return ""
+
+    def numbers(preset_config: dict, evaluation: dict) -> list[str]:
+        model = preset_config["model"]
+        style = evaluation.get("style", {})
+        return [
+            f"{model['layers']}x{model['hidden']}, " + ("hears voices" if "voices" in model else "tokens only"),
+            f"{preset_config['metrics']['val_loss_per_token']:.3f}",
+            f"{style['accuracy']:.3f}" if "accuracy" in style else "not measured",
+            f"{evaluation['systems']['model']['key_correlation']:.2f} / {evaluation['systems']['model']['in_scale']:.0%}",
+            f"{evaluation['unfamiliar']['key_correlation']:.2f} / {evaluation['unfamiliar']['in_scale']:.0%}",
+            f"{evaluation['systems']['model']['notes_per_bar']:.1f}",
+        ]
+
+    rows = ("model", "held-out loss, validation files (nats/token)", "style test (goal <= 0.70)",
+            "key correlation / in scale, held-out calls", "key correlation / in scale, made-up calls",
+            "notes a bar")
+    lines = [f"| {name} | {old} | {new} |" for name, old, new in
+             zip(rows, numbers(earlier["config"], earlier["eval"]), numbers(config, result))]
+    return ("\n## Against the preset it replaces\n\n| | before | this fit |\n|---|---|---|\n"
+            + "\n".join(lines) + "\n")
 
 
 def _describe(out: Path, style) -> None:

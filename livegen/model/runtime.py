@@ -123,16 +123,18 @@ class StepModel:
         return self._output(state)
 
     def _voices_of(self, voices, count: int) -> np.ndarray:
-        """The voices' share of every step's input gates: one matrix product over a multi-hot."""
+        """The voices' share of every step's input gates: their rows gathered and summed (the padding row is zero).
+
+        A gather beats a multi-hot matrix product here at every length a live feed has (1 token:
+        6 against 14 us; 3: 12 against 86; 64: 316 against 323).
+        """
         if voices is None:
             raise ValueError("this model hears voices: feed it the voices of its tokens (livegen.music.voices.read)")
         voices = np.asarray(voices)
         if voices.shape != (count, voice_rows.WIDTH):
             raise ValueError(f"voices must be one row of {voice_rows.WIDTH} a token, got shape {voices.shape} "
                              f"for {count} tokens")
-        heard = np.zeros((count, voice_rows.ROWS + 1), dtype=np.float32)
-        heard[np.repeat(np.arange(count), voice_rows.WIDTH), voices.ravel()] = 1.0
-        return heard[:, :voice_rows.ROWS] @ self._voices_table[:voice_rows.ROWS]
+        return self._voices_table[voices].sum(axis=1)
 
     def voices_after(self, cursor) -> tuple[int, ...]:
         """What this model hears besides the token ``cursor`` has just read (nothing, if it hears no voices)."""

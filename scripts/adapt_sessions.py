@@ -304,9 +304,10 @@ def answer(model: StepModel, session: Session, phrase: int, learner: Learner, se
 
 def copied(session: Session, phrase: int, notes) -> tuple[int, int] | None:
     """The longest run of pitches ``notes`` copy from the phrases before ``phrase``, and the bars they copy
-    verbatim (livegen.evaluate's echo and copied bars); None before there are three notes to copy."""
+    verbatim (livegen.evaluate's echo and copied bars); None before there are three notes to copy, or
+    where the real phrase is a rest (nothing to compare with)."""
     heard = [note for before in range(phrase) for note in session.phrase_notes(before)]
-    if len(heard) < 3:
+    if len(heard) < 3 or not session.phrase_notes(phrase):
         return None
     first_bar = phrase * PHRASE_BARS
     call = Call(session.name, tuple(heard), tuple(session.phrase_notes(phrase)), tuple(heard), session.meter,
@@ -397,11 +398,16 @@ def measure_group(sessions: list[Session], model: StepModel, found: dict, args) 
 
 def summarise(losses: dict, controls: dict, copies: dict, real: list, rng) -> dict:
     base = np.array(next(iter(losses.values())))
-    rows = {"pieces": len(base), "lstm_nats": float(base.mean()), "ways": {}, "controls": {}, "copying": {}}
+    rows = {"pieces": len(base), "lstm_nats": float(base.mean()), "ways": {}, "controls": {}, "copying": {},
+            "paired": {}}
     for name, values in losses.items():
         rows["ways"][name] = {"nats": float(np.mean(values)), **reduction(base, np.array(values), rng)}
     for name, values in controls.items():
         rows["controls"][name] = {"nats": float(np.mean(values)), **reduction(base, np.array(values), rng)}
+    # The default n-gram against each alternative on the same pieces: its perplexity reduction over theirs.
+    default = next(name for name in controls if name.startswith("n-gram"))
+    rows["paired"] = {name: reduction(np.array(losses[name]), np.array(losses[default]), rng)
+                      for name in controls if name != default}
     if real:
         rows["copying"] = {"real next phrase": copy_summary(real),
                            **{name: copy_summary(found) for name, found in copies.items() if found}}
@@ -483,6 +489,9 @@ def report(results: dict) -> str:
         for name, row in [*rows["ways"].items(),
                           *((f"control: {name}, learning another piece", row) for name, row in rows["controls"].items())]:
             lines.append(f"| {name} | {row['nats']:.3f} | {100 * row['mean']:+.1f}% "
+                         f"[{100 * row['low']:+.1f}, {100 * row['high']:+.1f}] |")
+        for name, row in rows["paired"].items():
+            lines.append(f"| the default n-gram against {name}, piece by piece | | {100 * row['mean']:+.1f}% "
                          f"[{100 * row['low']:+.1f}, {100 * row['high']:+.1f}] |")
         lines.append("| copied from the phrases before | pitch run mean / max | bars verbatim mean / max |")
         lines.append("|---|---:|---:|")

@@ -128,3 +128,9 @@ def test_without_a_blend_the_sampler_draws_exactly_as_it_always_did():
         token = given_none.choose(logits, cursor, blend=None)
         assert token == before
         cursor.advance(token)
+
+
+def test_a_blend_of_weight_1_still_leaves_every_allowed_token_possible():
+    logits = np.zeros(codec.VOCAB_SIZE, dtype=np.float32)
+    scores = mix(logits, Blend(np.array([codec.BAR]), np.array([1.0]), 1.0))
+    assert np.isfinite(scores).all() and scores.argmax() == codec.BAR

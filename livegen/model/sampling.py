@@ -52,6 +52,9 @@ class SamplingConfig:
             raise ValueError(f"scale must be a non-empty set of pitch classes 0..11, got {sorted(self.scale)}")
 
 
+MAX_BLEND_WEIGHT = 1.0 - 1e-6  # the model keeps a share: every token the grammar allows stays possible
+
+
 class Blend(NamedTuple):
     """A distribution to mix into the model's: ``p = (1 - weight) p_model + weight p_blend``."""
 
@@ -67,12 +70,13 @@ def mix(logits: np.ndarray, blend: Blend) -> np.ndarray:
     share of ``blend`` on tokens the grammar forbids here goes to neither side.
     """
     size = logits.shape[0]
+    weight = min(blend.weight, MAX_BLEND_WEIGHT)
     model = logits.astype(np.float64)
     model -= model.max()
     np.exp(model, out=model)
-    model *= (1.0 - blend.weight) / model.sum()
+    model *= (1.0 - weight) / model.sum()
     known = blend.tokens < size
-    model[blend.tokens[known]] += blend.weight * blend.probabilities[known]
+    model[blend.tokens[known]] += weight * blend.probabilities[known]
     return np.log(model, out=model)
 
 

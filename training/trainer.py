@@ -64,9 +64,9 @@ def train(folder, out_dir, config: TrainConfig = TrainConfig(), resume: bool = F
     folder, out_dir = Path(folder), Path(out_dir)
     if not folder.is_dir():
         raise TrainingError(f"cannot train on {folder}: there is no such folder")
-    if base is not None and base_differences(base.config, dataclasses.asdict(config)):
-        raise TrainingError(f"cannot fine-tune {base.name!r} with this config: "
-                            f"{'; '.join(base_differences(base.config, dataclasses.asdict(config)))}")
+    differences = [] if base is None else base_differences(base.config, dataclasses.asdict(config))
+    if differences:
+        raise TrainingError(f"cannot fine-tune {base.name!r} with this config: {'; '.join(differences)}")
     strategy = make_strategy(config.strategy)  # first: a multi-worker strategy must precede other TensorFlow work
     if is_chief(strategy):
         return _train(folder, out_dir, config, strategy, resume, log, base)

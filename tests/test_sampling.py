@@ -91,21 +91,25 @@ def test_nonsense_settings_are_refused_in_words(kwargs, words):
         SamplingConfig(**kwargs)
 
 
-@pytest.mark.parametrize("density", [0.25, 4.0])
-def test_density_multiplies_the_odds_of_a_chord_note_or_an_onset_within_the_beat(density):
+@pytest.mark.parametrize("density, chord", [(0.25, [60]), (4.0, [60]), (0.5, [48, 55, 60]), (4.0, [48, 55, 60])])
+def test_density_multiplies_the_odds_of_a_chord_note_or_an_onset_within_the_beat(density, chord):
+    """Above 1 once; below 1 once for every note sounding, so a full chord thins more than one note."""
     cursor = codec.Cursor()
-    for token in (codec.BAR, codec.position_token(0), codec.pitch_token(60), codec.velocity_token(80),
-                  codec.duration_token(12)):
+    for token in (codec.BAR, codec.position_token(0)):
         cursor.advance(token)
+    for pitch in chord:
+        for token in (codec.pitch_token(pitch), codec.velocity_token(80), codec.duration_token(12)):
+            cursor.advance(token)
     sampler = Sampler(SamplingConfig(density=density, max_polyphony=16), seed=1)
     logits = np.zeros(codec.VOCAB_SIZE, dtype=np.float32)
     draws = np.array([sampler.choose(logits, cursor) for _ in range(20_000)])
     allowed = GrammarMask(SamplingConfig(max_polyphony=16)).allowed(cursor)[:codec.VOCAB_SIZE]
     boosted = np.zeros(codec.VOCAB_SIZE, dtype=bool)
-    boosted[codec.pitch_token(61):codec.VELOCITY_BASE] = True  # a higher note of this chord
+    boosted[codec.pitch_token(chord[-1] + 1):codec.VELOCITY_BASE] = True  # a higher note of this chord
     boosted[codec.position_token(1):codec.position_token(13)] = True  # an onset within the next beat
     boosted &= allowed
-    expected = density * boosted.sum() / (density * boosted.sum() + (allowed & ~boosted).sum())
+    factor = density ** len(chord) if density < 1 else density
+    expected = factor * boosted.sum() / (factor * boosted.sum() + (allowed & ~boosted).sum())
     assert np.isin(draws, np.flatnonzero(boosted)).mean() == pytest.approx(expected, abs=0.015)
 
 

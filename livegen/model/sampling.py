@@ -25,7 +25,9 @@ class SamplingConfig:
     top_p: float = 1.0
     min_p: float = 0.0
     max_polyphony: int = 6
-    density: float = 1.0  # odds of starting another note rather than moving to the next bar, times this
+    # Odds of starting another note rather than moving on, times this; below 1, times this once
+    # more for every note already sounding, so a model sure of its four voices thins too.
+    density: float = 1.0
     pitch_low: int = codec.PITCH_LOW
     pitch_high: int = codec.PITCH_HIGH
     scale: frozenset[int] | None = field(default=None)
@@ -175,12 +177,21 @@ class Sampler:
 
     def _densify(self, logits: np.ndarray, cursor: codec.Cursor) -> np.ndarray:
         """Density: another note of this chord, or a new onset within the next beat, made likelier
-        (or, below 1, less likely) than a later onset or the bar line."""
+        (or, below 1, less likely) than a later onset or the bar line.
+
+        Thinning compounds with the notes sounding: a preset that hears voices is so sure of a
+        chorale's fourth voice that one factor of 0.3 left 93% of its notes (16.2 against 17.5 a
+        bar); compounded, 63% (11.1), mostly by fewer onsets.
+        """
         logits = logits.copy()
+        bias = self._density_bias
+        if bias < 0:
+            onset = cursor.onset
+            bias *= max(1, sum(1 for end, _ in cursor.sounding if end > onset))
         if cursor.phase == codec.AFTER_NOTE:
-            logits[_PITCH_SLICE] += self._density_bias
+            logits[_PITCH_SLICE] += bias
         first = codec.POSITION_BASE + max(cursor.position, -1) + 1
-        logits[first:min(first + codec.TICKS_PER_BEAT, codec.PITCH_BASE)] += self._density_bias
+        logits[first:min(first + codec.TICKS_PER_BEAT, codec.PITCH_BASE)] += bias
         return logits
 
     def choose(self, logits: np.ndarray, cursor: codec.Cursor, floor: int | None = None,

@@ -38,7 +38,7 @@ import numpy as np
 from livegen.evaluate.cutting import Call
 from livegen.evaluate.metrics import answer_metrics, reference_index
 from livegen.model import preset as presets
-from livegen.model.adapt import DEFAULT_ADAPT, ESCAPE, ORDERS, SessionModel, hear, hear_all
+from livegen.model.adapt import DEFAULT_ADAPT, ESCAPE, ORDERS, SessionModel, counted, hear, hear_all
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Blend, GrammarMask, Sampler, SamplingConfig, mix
 from livegen.music import codec, voices
@@ -244,9 +244,9 @@ class Cache(Learner):
     def learn(self, source: Session, phrase: int) -> None:
         start, end = source.bounds[phrase]
         for token in source.tokens[start:end]:
-            if hear((), token):
+            if (token := counted(token)) is not None:
                 self.counts *= self.decay
-                self.counts[hear((), token)[0]] += 1.0
+                self.counts[token] += 1.0
 
     def blend(self, context, bar_token: int) -> Blend | None:
         seen = self.counts.nonzero()[0]

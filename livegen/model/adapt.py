@@ -43,13 +43,17 @@ def check_adapt(adapt: float) -> float:
     return adapt
 
 
+def counted(token: int) -> int | None:
+    """``token`` as the session model counts it: None for a velocity, ``BAR`` for either bar token."""
+    if codec.VELOCITY_BASE <= token < codec.DURATION_BASE:
+        return None
+    return codec.BAR if token == codec.BAR_MINOR else token
+
+
 def hear(context: Context, token: int) -> Context:
     """``context`` after one more token of the stream (a velocity leaves it as it is)."""
-    if codec.VELOCITY_BASE <= token < codec.DURATION_BASE:
-        return context
-    if token == codec.BAR_MINOR:
-        token = codec.BAR
-    return (context + (token,))[-ORDERS:]
+    token = counted(token)
+    return context if token is None else (context + (token,))[-ORDERS:]
 
 
 def hear_all(context: Context, tokens) -> Context:
@@ -77,10 +81,9 @@ class SessionModel:
 
     def learn(self, context: Context, token: int) -> None:
         """The player played ``token`` after ``context``: count it after each of its last 1..ORDERS tokens."""
-        if codec.VELOCITY_BASE <= token < codec.DURATION_BASE:
+        token = counted(token)
+        if token is None:
             return
-        if token == codec.BAR_MINOR:
-            token = codec.BAR
         contexts = self._contexts
         for order in range(1, len(context) + 1):
             key = context[-order:]

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from livegen.atomic import atomic_write
-from livegen.model.adapt import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel
+from livegen.model.adapt import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel, counted
 from livegen.music import codec
 
 FORMAT = "livegen session memory"
@@ -88,9 +88,8 @@ def _entries(path: Path, contexts) -> list[tuple[tuple[int, ...], dict[int, int]
 
 
 def _token(value) -> int:
-    """A token the session model counts: not padding, a velocity, or the minor bar (counted as BAR)."""
-    if type(value) is not int or not 0 < value < codec.VOCAB_SIZE or \
-            codec.VELOCITY_BASE <= value < codec.DURATION_BASE:
+    """A token as the session model counts it (not padding, a velocity, or the minor bar: that is BAR)."""
+    if type(value) is not int or not 0 < value < codec.MODAL_VOCAB_SIZE or counted(value) != value:
         raise ValueError(f"{value!r} is not a token it learns")
     return value
 

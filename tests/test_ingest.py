@@ -209,3 +209,30 @@ def test_bench_measures_both_readers_on_the_same_files(tmp_path):
     assert result["speedup"] == pytest.approx(
         result["mido_files_per_s"] / result["music21_files_per_s"])
 
+
+
+def test_two_worker_processes_read_a_folder_as_one_does_and_an_interrupted_ingest_goes_on_from_its_cache(tmp_path):
+    songs = tmp_path / "many"
+    for index in range(3 * midi_folder.FILES_PER_TASK + 5):
+        write_song(songs / f"song{index:03d}.mid", 40 + index % 40, length=6 + index % 12)
+    (songs / "song007-broken.mid").write_bytes(BROKEN_HEADER)
+    one = ingest(songs, cache_dir=tmp_path / "one", progress=False)
+    two = ingest(songs, cache_dir=tmp_path / "two", progress=False, processes=2)
+    assert [(path, piece.notes) for path, piece in two.pieces] == [(path, piece.notes) for path, piece in one.pieces]
+    assert two.skipped == one.skipped and two.hash == one.hash and two.files_used == one.files_used == 53
+    # Interrupted after the first pieces came back: what the workers parsed is in the cache.
+    cache = tmp_path / "interrupted"
+    report = midi_folder.IngestReport(songs)
+    reading = midi_folder.read_folder(report, cache, progress=False, processes=2)
+    for _ in range(20):
+        next(reading)
+    reading.close()
+    cached = len(list(cache.glob("*.json")))
+    assert cached >= 20
+    again = ingest(songs, cache_dir=cache, progress=False, processes=2)
+    assert again.cache_hits == cached and again.hash == one.hash
+
+
+def test_ingest_processes_must_be_a_whole_number_of_at_least_one(folder, tmp_path):
+    with pytest.raises(ValueError, match="ingest processes must be a whole number of at least 1, got 0"):
+        ingest(folder, cache_dir=tmp_path / "cache", progress=False, processes=0)

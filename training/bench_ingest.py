@@ -1,12 +1,19 @@
-"""How fast MIDI files are read: our mido path against music21 on the same files."""
+"""How fast MIDI files are read: our mido path against music21 on the same files, and a whole
+folder's ingest in one and in several processes.
+
+``python -m training.bench_ingest FOLDER 1 2`` prints the ingest rows for 1 and 2 processes.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 from livegen.music.midifile import MidiFileError, read_midi
-from training.midi_folder import MIDI_SUFFIXES, music_files, read_music21
+from training.midi_folder import MIDI_SUFFIXES, ingest, music_files, read_music21
 
 
 def bench_ingest(folder) -> dict:
@@ -41,3 +48,22 @@ def _seconds(reader, paths: list[Path]) -> float:
     for path in paths:
         reader(path)
     return time.perf_counter() - start
+
+
+def bench_folder_ingest(folder, processes: int) -> dict:
+    """Files/s of :func:`ingest` on ``folder`` in ``processes`` processes: from an empty cache, then again from it."""
+    with tempfile.TemporaryDirectory() as cache:
+        started = time.perf_counter()
+        report = ingest(folder, cache_dir=cache, progress=False, processes=processes)
+        parsed = time.perf_counter() - started
+        started = time.perf_counter()
+        again = ingest(folder, cache_dir=cache, progress=False, processes=processes)
+        cached = time.perf_counter() - started
+    files = report.files_used + len(report.skipped)
+    return {"processes": processes, "files": files, "used": report.files_used,
+            "files_per_s": round(files / parsed, 1), "cached_files_per_s": round(files / cached, 1),
+            "cache_hits": again.cache_hits}
+
+
+if __name__ == "__main__":
+    print(json.dumps([bench_folder_ingest(sys.argv[1], int(count)) for count in sys.argv[2:]], indent=1))

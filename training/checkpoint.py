@@ -23,7 +23,7 @@ BEST_WEIGHTS_FILE = "best-weights.npz"
 STATE_FILE = "state.json"
 BASE_FILE = "base.json"
 # Settings a resumed run may change: how long to go on, not what is trained.
-RESUMABLE_CHANGES = ("epochs", "max_minutes")
+RESUMABLE_CHANGES = ("epochs", "max_minutes", "ingest_processes")
 
 
 @dataclass

@@ -27,6 +27,7 @@ _INTEGER_RANGES = {
     "minor_repeat": (1, 8, " times"),
     "patience": (0, 10_000, " epochs"),
     "seed": (0, 2**32 - 1, ""),
+    "ingest_processes": (1, 64, " processes"),
 }
 
 
@@ -63,6 +64,7 @@ class TrainConfig:
     precision: str = "float32"  # "mixed_bfloat16": bfloat16 arithmetic, float32 weights (fast where the CPU has bf16)
     voices: bool = True  # the model hears what still sounds and what the last onset struck (livegen.music.voices)
     freeze_tables: bool = False  # the token embedding and voices table are not trained (fine-tuning keeps the base's)
+    ingest_processes: int = 1  # worker processes reading the folder's files (the parsed cache is shared)
 
     def __post_init__(self) -> None:
         for name, (lowest, highest, unit) in _INTEGER_RANGES.items():

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
+import multiprocessing
 import os
 import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -46,33 +50,81 @@ class IngestReport:
     cache_hits: int = 0
 
 
-def ingest(folder, cache_dir=None, progress: bool = True) -> IngestReport:
+# Files a worker process reads per task, and tasks in flight per worker: small enough that a
+# large folder's pieces never pile up waiting for the trainer, large enough to hide the hand-over
+# (one task a file ran at 540 files/s on two workers, 16 a task at 712: 3,044 MIDI files).
+FILES_PER_TASK = 16
+TASKS_IN_FLIGHT = 4
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What reading one file gave: its digest and piece (or why not), and whether the cache had it."""
+
+    digest: str = ""
+    piece: Piece | None = None
+    from_cache: bool = False
+    reason: str = ""
+    cache_warning: str = ""
+
+
+def ingest(folder, cache_dir=None, progress: bool = True, processes: int = 1) -> IngestReport:
     """Read every music file under ``folder`` (sorted, recursive); bad files are skipped."""
     report = IngestReport(Path(folder))
-    report.pieces = list(read_folder(report, cache_dir, progress))
+    report.pieces = list(read_folder(report, cache_dir, progress, processes))
     return report
 
 
-def read_folder(report: IngestReport, cache_dir=None, progress: bool = True):
+def read_folder(report: IngestReport, cache_dir=None, progress: bool = True, processes: int = 1):
     """Yield ``(path, piece)`` for each usable music file under ``report.folder``, one at a time.
 
     Nothing is kept: skipped files, warnings and counts go into ``report``, and the data hash
-    too, once the last file is read.
+    too, once the last file is read. With ``processes`` above 1, files are parsed in that many
+    worker processes, a few tasks ahead, and come back in the same order; every parsed file is
+    in the cache as soon as its worker has it, so an interrupted ingest goes on from there.
     """
     folder = report.folder
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder")
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"ingest processes must be a whole number of at least 1, got {processes!r}")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     digests = []
     paths = music_files(folder)
-    with _progress(paths, progress) as items:
-        for path in items:
-            used = _ingest_one(path, cache, report)
-            if used is not None:
-                digests.append(used[0])
-                report.files_used += 1
-                yield path, used[1]
+    with _progress(paths, progress) as shown:
+        for path, parsed in zip(shown, _parse_all(paths, cache, processes)):
+            if parsed.cache_warning:
+                report.warnings.append((cache, parsed.cache_warning))
+            if parsed.piece is None:
+                report.skipped.append((path, parsed.reason))
+                continue
+            report.cache_hits += parsed.from_cache
+            report.warnings.extend((path, warning) for warning in parsed.piece.warnings)
+            digests.append(parsed.digest)
+            report.files_used += 1
+            yield path, parsed.piece
     report.hash = hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
+
+
+def _parse_all(paths: list[Path], cache: Path, processes: int):
+    """Each path's :class:`Parsed`, in order: in this process, or in ``processes`` workers."""
+    if processes == 1 or len(paths) <= FILES_PER_TASK:
+        yield from (_parse(path, cache) for path in paths)
+        return
+    tasks = (paths[start:start + FILES_PER_TASK] for start in range(0, len(paths), FILES_PER_TASK))
+    # Spawned, not forked: the trainer has TensorFlow's threads running by now.
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = deque(pool.submit(_parse_many, task, cache)
+                        for task in itertools.islice(tasks, processes * TASKS_IN_FLIGHT))
+        while pending:
+            done = pending.popleft().result()
+            for task in itertools.islice(tasks, 1):
+                pending.append(pool.submit(_parse_many, task, cache))
+            yield from done
+
+
+def _parse_many(paths: list[Path], cache: Path) -> list[Parsed]:
+    return [_parse(path, cache) for path in paths]
 
 
 def music_files(folder: Path) -> list[Path]:
@@ -97,18 +149,14 @@ def _progress(paths: list[Path], enabled: bool):
                              show_pos=True, item_show_func=lambda path: path and path.name)
 
 
-def _ingest_one(path: Path, cache: Path, report: IngestReport) -> tuple[str, Piece] | None:
-    """One file's digest and piece, or None with its skip reason added to the report."""
+def _parse(path: Path, cache: Path) -> Parsed:
+    """One file's digest and piece, or why it is skipped."""
     try:
         data = _read_limited(path)
         digest = hashlib.sha256(data).hexdigest()
-        piece, from_cache = _cached_piece(path, data, digest, cache, report)
+        return _cached_piece(path, data, digest, cache)
     except Exception as error:  # any broken file is skipped with its reason, never fatal
-        report.skipped.append((path, _reason(error)))
-        return None
-    report.cache_hits += from_cache
-    report.warnings.extend((path, warning) for warning in piece.warnings)
-    return digest, piece
+        return Parsed(reason=_reason(error))
 
 
 def _read_limited(path: Path) -> bytes:
@@ -125,20 +173,19 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _cached_piece(path: Path, data: bytes, digest: str, cache: Path,
-                  report: IngestReport) -> tuple[Piece, bool]:
-    """The file's piece from the cache, else parsed and stored; True when it came from cache."""
+def _cached_piece(path: Path, data: bytes, digest: str, cache: Path) -> Parsed:
+    """The file's piece from the cache, else parsed and stored."""
     is_midi = path.suffix.lower() in MIDI_SUFFIXES
     entry = cache / f"{digest}-{'midi' if is_midi else 'music21'}-v{PARSER_VERSION}.json"
     piece = _load_entry(entry)
     if piece is not None:
-        return piece, True
+        return Parsed(digest, piece, from_cache=True)
     piece = read_midi(data) if is_midi else read_music21(path)
     try:
         _store_entry(entry, piece)
     except OSError as error:  # a read-only cache slows the next run; it does not stop this one
-        report.warnings.append((cache, f"cannot write the cache: {error}"))
-    return piece, False
+        return Parsed(digest, piece, cache_warning=f"cannot write the cache: {error}")
+    return Parsed(digest, piece)
 
 
 def _load_entry(entry: Path) -> Piece | None:

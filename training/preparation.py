@@ -37,7 +37,8 @@ def prepare_data(folder: Path, config: TrainConfig, tokens_path: Path, log) -> T
     """Read and encode every file into a token store at ``tokens_path``, split it by file; raise if too
     little is left."""
     report = IngestReport(folder)
-    store = write_token_store(read_folder(report), tokens_path, config.key_mode, config.augment)
+    store = write_token_store(read_folder(report, processes=config.ingest_processes), tokens_path,
+                              config.key_mode, config.augment)
     log(format_report(report))
     skipped = list(report.skipped)
     if not store.files:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from livegen.cli.errors import Failure, reports_errors
 
 # ``livegen train`` options named as the training settings they give (all but the key flags).
 SETTINGS = ("epochs", "hidden", "layers", "embedding", "seq_len", "batch", "val_split", "augment",
-            "minor_repeat", "patience", "learning_rate", "seed", "strategy", "precision", "voices", "max_minutes")
+            "minor_repeat", "patience", "learning_rate", "seed", "strategy", "precision", "voices", "max_minutes",
+            "ingest_processes")
 
 
 def train_key_mode(transpose: bool, mode_bars: bool | None) -> str:
@@ -83,6 +85,10 @@ def fine_tune_settings(base_key_mode: str, given: dict) -> dict:
 @click.option("--max-minutes", type=click.FloatRange(0, 100_000), default=0.0, show_default=True,
               help="Stop before an epoch that would end after this many minutes of fitting (the best "
                    "epoch is kept; a resumed run counts the earlier ones). 0: no limit.")
+@click.option("--ingest-processes", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1),
+              show_default="one per core, at most 4",
+              help="Worker processes that read the folder's files; what they parse is cached, so an "
+                   "interrupted run reads only the files not yet parsed.")
 @click.option("--from", "base_name", metavar="PRESET",
               help="Fine-tune this preset (a bundled name or a preset folder) on FOLDER: start from its "
                    "weights, with its vocabulary, key handling (--transpose, --mode-bars) and size "
@@ -94,7 +100,7 @@ def fine_tune_settings(base_key_mode: str, given: dict) -> dict:
 @reports_errors
 def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, val_split, transpose,
           mode_bars, augment, minor_repeat, patience, learning_rate, seed, strategy, precision, voices,
-          max_minutes, base_name, resume):
+          max_minutes, ingest_processes, base_name, resume):
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files, or fine-tune one (--from)."""
     context = click.get_current_context()
     try:
@@ -114,7 +120,8 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
 
         base = preset.load(base_name)
         given = given_options(context, {name: context.params[name] for name in (*SETTINGS, "transpose", "mode_bars")})
-        config = fine_tune_config(base.config, **fine_tune_settings(base.key_mode, given))
+        config = fine_tune_config(base.config, **{**fine_tune_settings(base.key_mode, given),
+                                                  "ingest_processes": ingest_processes})
     try:
         written = run_training(folder, out_dir, config, resume=resume, log=lambda text: click.echo(text, err=True),
                                base=base)

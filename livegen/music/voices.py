@@ -48,9 +48,8 @@ def row(cursor: Cursor) -> np.ndarray:
 
 def read(tokens, cursor: Cursor) -> np.ndarray:
     """Walk ``cursor`` through ``tokens``: the voices after each, ``(len(tokens), WIDTH)`` padded with ``PAD``."""
-    rows = np.full((len(tokens), WIDTH), PAD, dtype=np.uint8)
+    rows = np.empty((len(tokens), WIDTH), dtype=np.uint8)
     for index, token in enumerate(tokens):
         cursor.advance(int(token))
-        heard = voices(cursor)
-        rows[index, :len(heard)] = heard
+        rows[index] = row(cursor)
     return rows

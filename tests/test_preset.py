@@ -62,6 +62,14 @@ def test_a_preset_that_hears_voices_carries_their_table_and_an_unknown_scheme_is
         preset.load(str(written))
 
 
+def test_a_preset_plays_at_its_own_top_p_and_a_nonsense_one_is_refused(tmp_path):
+    assert preset.load(str(write(tmp_path))).top_p == preset.DEFAULT_TOP_P
+    assert preset.load(str(write(tmp_path, sampling={"top_p": 1.0}))).top_p == 1.0
+    for sampling in ({"top_p": 0}, {"top_p": 1.5}, {"top_p": "all"}, [1.0]):
+        with pytest.raises(preset.PresetError, match="sampling must be an object whose top_p is above 0 and at most 1"):
+            write(tmp_path, sampling=sampling)
+
+
 def test_a_format_1_preset_deaf_to_voices_still_loads(tmp_path):
     path = write(tmp_path)
     data = json.loads((path / "preset.json").read_text())
@@ -127,3 +135,12 @@ def test_an_unknown_name_lists_the_bundled_presets(tmp_path, monkeypatch):
     with pytest.raises(preset.PresetError, match=r"no preset called 'nope'.*bundled: p\)"):
         preset.load("nope")
     assert preset.load("p").name == "p"
+
+
+def test_play_samples_at_the_presets_top_p_unless_the_player_names_one(tmp_path):
+    from livegen.cli.play import sampling_config
+
+    loaded = preset.load(str(write(tmp_path, sampling={"top_p": 1.0})))
+    ranges = {"temperature": 0.9, "polyphony": 6, "density": 1.0, "lowest": codec.PITCH_LOW, "highest": codec.PITCH_HIGH}
+    assert sampling_config(loaded, top_p=None, **ranges).top_p == 1.0
+    assert sampling_config(loaded, top_p=0.8, **ranges).top_p == 0.8

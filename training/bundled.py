@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import click
 
-from livegen.model.preset import bundled_dir
+from livegen.model.preset import DEFAULT_TOP_P, bundled_dir
 from livegen.music.key import KEY_MODES
 from training.config import TrainConfig
 
@@ -40,6 +40,7 @@ class Style:
     pieces: Callable[[], Iterator[tuple[str, Callable]]]  # (piece name, score loader)
     max_pieces: int
     config: TrainConfig
+    top_p: float = DEFAULT_TOP_P  # what it plays at (preset.json's sampling), chosen with its card
 
 
 def corpus_dir() -> Path:
@@ -129,7 +130,8 @@ STYLES = {
               chorale_pieces, 500, replace(_BASE, key_mode="canonical")),
         Style("folk", "Folk tunes: O'Neill's Music of Ireland (1850) and Ryan's Mammoth Collection (1883)",
               "music21 corpus `oneills1850/` (ABC collections, split into tunes) and `ryansMammoth/`",
-              folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=35.0)),
+              folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=35.0),
+              top_p=1.0),  # cutting the tail took the grace notes out: 0.03 in 8 bars, real tunes 0.98
         Style("renaissance", "Renaissance polyphony: Monteverdi madrigals and Palestrina masses",
               "music21 corpus `monteverdi/` (madrigals) and `palestrina/` (every fourth mass movement)",
               renaissance_pieces, 400, replace(_BASE, max_minutes=40.0)),

@@ -96,8 +96,9 @@ def stacked(*decorators):
 backend_option = click.option(
     "--backend", default=None,
     help="MIDI API: jack, alsa, coremidi, windows-mm, or a mido backend name (default: MIDO_BACKEND).")
-top_p_option = click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.95,
-                            show_default=True)
+top_p_option = click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+                            help="Sample from the likeliest tokens that make up this share of the odds "
+                                 "(default: the preset's own, 0.95 for most; 1 keeps them all).")
 
 
 def temperature_option(default: float):

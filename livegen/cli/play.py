@@ -93,11 +93,12 @@ def companion_config(*, bpm, beats_per_bar, phrase_end, answer_bars, max_answer_
     )
 
 
-def sampling_config(*, temperature, top_p, polyphony, density, lowest, highest, **_):
-    """How adventurous the answer is and which notes it may use."""
+def sampling_config(preset, *, temperature, top_p, polyphony, density, lowest, highest, **_):
+    """How adventurous the answer is and which notes it may use (top-p: the preset's own unless given)."""
     from livegen.model.sampling import SamplingConfig
 
-    return SamplingConfig(temperature=temperature, top_p=top_p, max_polyphony=polyphony, density=density,
+    return SamplingConfig(temperature=temperature, top_p=preset.top_p if top_p is None else top_p,
+                          max_polyphony=polyphony, density=density,
                           pitch_low=lowest, pitch_high=highest)
 
 
@@ -131,7 +132,7 @@ def play(**options):
     learn = learn_order(**options)
     loaded, *alternatives = load_presets(options["preset_names"])
     companion = companion_config(key_mode=loaded.key_mode, knobs=tuple(bindings.items()), learn=learn, **options)
-    session = Session(loaded, companion, sampling_config(**options), ports_config(**options),
+    session = Session(loaded, companion, sampling_config(loaded, **options), ports_config(**options),
                       seed=options["seed"], record=options["record"], log=lambda text: click.echo(text, err=True),
                       latency_offset_ms=options["latency_offset"], alternatives=tuple(alternatives),
                       memory_path=options["memory_path"])

@@ -26,6 +26,10 @@ FORMAT_VERSION = 2
 CONFIG_NAME = "preset.json"
 WEIGHTS_NAME = "weights.npz"
 REQUIRED_FIELDS = ("format_version", "name", "vocabulary", "ticks_per_beat", "model", "key_mode")
+# The nucleus a preset plays from unless the player says otherwise; a preset may name its own
+# (``"sampling": {"top_p": ...}``): one whose style lives in rare tokens, such as a folk tune's
+# grace notes, loses them when the tail is cut.
+DEFAULT_TOP_P = 0.95
 
 
 class PresetError(ValueError):
@@ -51,6 +55,11 @@ class Preset:
     @property
     def description(self) -> str:
         return self.config.get("description", "")
+
+    @property
+    def top_p(self) -> float:
+        """The top-p this preset plays at when no one asks for another."""
+        return self.config.get("sampling", {}).get("top_p", DEFAULT_TOP_P)
 
 
 def bundled_dir() -> Path:
@@ -152,6 +161,10 @@ def read_config(directory: Path) -> dict:
     if model.get("voices", voices.SCHEME) != voices.SCHEME:
         raise PresetError(f"{path}: the model hears voices as {model['voices']!r}; this livegen knows only "
                           f"{voices.SCHEME!r}: upgrade livegen or retrain the preset")
+    sampling = config.get("sampling", {})
+    top_p = sampling.get("top_p", DEFAULT_TOP_P) if isinstance(sampling, dict) else None
+    if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
+        raise PresetError(f"{path}: sampling must be an object whose top_p is above 0 and at most 1, got {sampling!r}")
     return config
 
 

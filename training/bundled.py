@@ -127,7 +127,7 @@ _BASE = TrainConfig(epochs=200, embedding=64, hidden=256, layers=2, dropout=0.2,
 STYLES = {
     style.name: style for style in (
         Style("chorale", "Four-part chorales of J. S. Bach", "music21 corpus `bach/` (chorales)",
-              chorale_pieces, 500, replace(_BASE, key_mode="canonical")),
+              chorale_pieces, 500, replace(_BASE, max_minutes=35.0)),
         Style("folk", "Folk tunes: O'Neill's Music of Ireland (1850) and Ryan's Mammoth Collection (1883)",
               "music21 corpus `oneills1850/` (ABC collections, split into tunes) and `ryansMammoth/`",
               folk_pieces, 4000, replace(_BASE, minor_repeat=3, max_minutes=35.0),

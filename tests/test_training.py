@@ -427,3 +427,11 @@ def test_folders_without_enough_music_are_refused_with_reasons(tmp_path):
     write_midi(single / "one.mid", [("piano", tune(0), 0)], codec.Meter.of_beats(4), 120.0)
     with pytest.raises(TrainingError, match="at least 2 usable files"):
         train(single, tmp_path / "out", TrainConfig(**TINY), log=lambda line: None)
+
+
+def test_the_bench_measures_training_throughput_of_the_model_livegen_train_builds():
+    from training.bench_training import bench_training
+
+    result = bench_training(hidden=8, layers=1, embedding=4, seconds=0.4, seq_len=16, batch=2)
+    assert result["long_sequences"]["targets_per_second"] > 0
+    assert result["notebook_windows"]["targets_per_batch"] == 2

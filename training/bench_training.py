@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from livegen.music import codec
+from livegen.music import codec, voices
 from livegen.model.runtime import StepModel
 from training.model import build_model, export_weights
 from training.config import TrainConfig
@@ -26,7 +26,11 @@ NOTEBOOK_WINDOW = 40
 
 def bench_training(hidden: int = 256, layers: int = 2, embedding: int = 64, seconds: float = 20.0,
                    seq_len: int = 256, batch: int = 32) -> dict:
-    """Training targets per second: long teacher-forced windows vs one 40-token window per target."""
+    """Training targets per second: long teacher-forced windows vs one 40-token window per target.
+
+    The model is ``livegen train``'s default, which hears voices: each token comes with a row of
+    voices (random here, as the tokens are; a fifth of the places empty).
+    """
     config = TrainConfig(embedding=embedding, hidden=hidden, layers=layers, seq_len=seq_len, batch=batch)
     rng = np.random.default_rng(0)
     long_weights = np.ones((batch, seq_len), dtype=np.float32)
@@ -37,7 +41,9 @@ def bench_training(hidden: int = 256, layers: int = 2, embedding: int = 64, seco
     for name, length, weights in (("long_sequences", seq_len, long_weights),
                                   ("notebook_windows", NOTEBOOK_WINDOW, window_weights)):
         tokens = rng.integers(1, codec.VOCAB_SIZE, size=(batch, length + 1)).astype(np.int32)
-        rate = _targets_per_second(new_model(config), tokens, weights, seconds / 2)
+        heard = rng.integers(0, voices.ROWS, size=(batch, length, voices.WIDTH)).astype(np.int32)
+        heard[rng.random(heard.shape) < 0.2] = voices.PAD
+        rate = _targets_per_second(new_model(config), tokens, heard if config.voices else None, weights, seconds / 2)
         results[name] = {"sequence_length": length, "targets_per_batch": int(weights.sum()),
                          "targets_per_second": round(rate, 1)}
     results["speedup"] = round(results["long_sequences"]["targets_per_second"]
@@ -46,10 +52,15 @@ def bench_training(hidden: int = 256, layers: int = 2, embedding: int = 64, seco
 
 
 def _targets_per_second(
-    model: keras.Model, tokens: np.ndarray, weights: np.ndarray, seconds: float
+    model: keras.Model, tokens: np.ndarray, heard: np.ndarray | None, weights: np.ndarray, seconds: float
 ) -> float:
-    """Fit one batch over and over for ``seconds`` after a warm-up; weighted targets per second."""
+    """Fit one batch over and over for ``seconds`` after a warm-up; weighted targets per second.
+
+    ``heard``: each input token's voices, for a model that hears them (None for one that does not).
+    """
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    if heard is not None:
+        inputs = {"tokens": inputs, "voice_rows": heard}
     for _ in range(2):  # tracing and first-call allocation are not throughput
         model.train_on_batch(inputs, targets, sample_weight=weights)
     batches, started = 0, time.perf_counter()

@@ -45,7 +45,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     key = estimate_key(piece.notes)
     shift = hearing(loaded.key_mode, piece.notes, key).shift  # where the preset hears the prime's scale
     scale = frozenset((pc + shift) % 12 for pc in key.scale()) if key_lock else None
-    config = SamplingConfig(temperature=temperature, top_p=loaded.top_p if top_p is None else top_p, top_k=top_k, min_p=min_p,
+    config = SamplingConfig(temperature=temperature, top_p=loaded.top_p_or(top_p), top_k=top_k, min_p=min_p,
                             max_polyphony=polyphony, scale=scale)
     result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,
                                          piece.meter, bars, Sampler(config, seed=seed), follow_dynamics)

@@ -41,7 +41,7 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
             f"preset {loaded.name!r} carries no {CALLS_FOLDER}/ folder: give held-out pieces with "
             "--calls FOLDER (files the preset was not trained on)")
     config = evaluate.EvalConfig(keys=keys, seeds=seeds, max_calls=max_calls,
-                                 temperature=temperature, top_p=loaded.top_p if top_p is None else top_p,
+                                 temperature=temperature, top_p=loaded.top_p_or(top_p),
                                  baseline_keys=min(baseline_keys, keys))
     skipped = []
     calls = read_calls(folder, skipped)

@@ -97,7 +97,7 @@ def sampling_config(preset, *, temperature, top_p, polyphony, density, lowest, h
     """How adventurous the answer is and which notes it may use (top-p: the preset's own unless given)."""
     from livegen.model.sampling import SamplingConfig
 
-    return SamplingConfig(temperature=temperature, top_p=preset.top_p if top_p is None else top_p,
+    return SamplingConfig(temperature=temperature, top_p=preset.top_p_or(top_p),
                           max_polyphony=polyphony, density=density,
                           pitch_low=lowest, pitch_high=highest)
 

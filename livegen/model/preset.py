@@ -61,6 +61,10 @@ class Preset:
         """The top-p this preset plays at when no one asks for another."""
         return self.config.get("sampling", {}).get("top_p", DEFAULT_TOP_P)
 
+    def top_p_or(self, given: float | None) -> float:
+        """The top-p the player gave (``--top-p``), or this preset's own when they gave none."""
+        return self.top_p if given is None else given
+
 
 def bundled_dir() -> Path:
     """Where bundled presets live: ``LIVEGEN_PRESETS`` or the installed package's ``presets/``."""

@@ -22,6 +22,7 @@ import click
 
 from livegen.model.preset import DEFAULT_TOP_P, bundled_dir
 from livegen.music.key import KEY_MODES
+from training import card  # with STYLES, at start-up: one version of both (a stale card: rerun --card-only)
 from training.config import TrainConfig
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -224,8 +225,6 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
         from training.trainer import train
 
         train(folder, out, config, resume=resume, log=log)
-    from training import card  # imported late: a long fit picks up its newest version
-
     card.complete_card(style, folder, out, config, log, before)
     return out
 

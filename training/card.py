@@ -18,6 +18,7 @@ from livegen.atomic import atomic_write, write_atomically
 from livegen.music import codec
 
 from livegen.model import preset
+from livegen.model.echo import ECHO_LIMIT
 from livegen.evaluate.calls import CALLS_FOLDER, read_calls
 from livegen.evaluate import EvalConfig, evaluate, format_table
 from livegen.music.midifile import write_midi
@@ -277,7 +278,8 @@ def how_it_plays(result: dict, audio) -> str:
         f"{model['long_note_share']:.0%} of note time is in notes longer than 4 beats "
         f"(real: {real['long_note_share']:.0%}).",
         f"The longest run of the call's pitches an answer repeats is {model['echo']:.0f} "
-        f"(mean {model['mean_echo']:.1f}; the real continuations repeat up to {real['echo']:.0f}), and "
+        f"(mean {model['mean_echo']:.1f}; the sampler bars a run longer than {ECHO_LIMIT}; the real "
+        f"continuations repeat up to {real['echo']:.0f}), and "
         f"the longest run of bars copied from {result['novelty_reference']} is "
         f"{model['copied_bars']:.0f} (real continuations: {real['copied_bars']:.0f}).",
     ]

@@ -34,7 +34,7 @@ def answer_metrics(answer, first_bar: int, call: Call, key: Key, bars: int, refe
         "polyphony": _polyphony(notes, start, end),
         "long_note_share": _share(sum(note.duration for note in notes
                                       if note.duration > LONG_NOTE_TICKS), total_time),
-        "echo": _longest_common_run(_pitches(notes), _pitches(call.notes)),
+        "echo": longest_common_run(_pitches(notes), _pitches(call.notes)),
         "copied_bars": _longest_copied_bars(_bar_signatures(framed, start, bar_ticks, bars),
                                             reference_bars),
         "silent": float(_longest_zero_run(bar_counts) >= 2),
@@ -60,7 +60,7 @@ def _pitches(notes) -> list[int]:
     return [note.pitch for note in sorted(notes, key=lambda note: (note.onset, note.pitch))]
 
 
-def _longest_common_run(first, second) -> int:
+def longest_common_run(first, second) -> int:
     """Length of the longest run of consecutive items found in both sequences."""
     best = 0
     previous = [0] * (len(second) + 1)

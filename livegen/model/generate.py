@@ -8,6 +8,7 @@ from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, Dynamics, level
 from livegen.music.hearing import hear
 from livegen.music.key import Key
+from livegen.model.echo import EchoGuard
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
 
@@ -29,7 +30,8 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     A canonical-key preset hears the prime moved to C major / A minor and answers there (told
     the prime's mode, where its key mode says so); the answer is moved back to the prime's own key,
     and played at the level of the prime's last notes as ``follow_dynamics`` says (see
-    :mod:`livegen.music.dynamics`).
+    :mod:`livegen.music.dynamics`). It plays back no more than ``ECHO_LIMIT`` of the prime's
+    pitches in a row (:mod:`livegen.model.echo`).
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
@@ -37,18 +39,20 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     dynamics = Dynamics(follow_dynamics)
     prime_level = level(note.velocity for note in sorted(prime, key=lambda note: note.onset))
     cursor = heard.cursor
+    echo = EchoGuard(note.pitch for note in sorted(heard.notes, key=lambda note: (note.onset, note.pitch)))
     state = model.initial_state()
     logits = model.feed(heard.tokens, state, heard.voices)
     last_bar = cursor.bar + bars
     answer = []
     sampled = 0
     while True:
-        token = sampler.choose(logits, cursor)
+        token = sampler.choose(logits, cursor, barred=echo.barred)
         if token == cursor.bar_token and cursor.bar + 1 > last_bar:
             break
         sampled += 1
         note = cursor.advance(token)
         if note is not None:
+            echo.hear(note.pitch)
             answer.append(codec.Note(note.onset, note.pitch, dynamics.velocity(note.velocity, prime_level),
                                      note.duration))
         logits = model.step(token, state, model.voices_after(cursor))

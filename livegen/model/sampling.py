@@ -195,14 +195,20 @@ class Sampler:
         return logits
 
     def choose(self, logits: np.ndarray, cursor: codec.Cursor, floor: int | None = None,
-               blend: Blend | None = None) -> int:
+               blend: Blend | None = None, barred: np.ndarray | None = None) -> int:
         """The next token after ``logits`` (mixed with ``blend``, if any), allowed by the grammar at ``cursor``
-        (onsets from ``floor`` on)."""
+        (onsets from ``floor`` on), a pitch in ``barred`` (an :class:`~livegen.model.echo.EchoGuard`'s) not
+        among them unless nothing else may follow."""
         if blend is not None:
             logits = mix(logits, blend)
         if self._density_bias and cursor.phase in (codec.AFTER_BAR, codec.AFTER_NOTE):
             logits = self._densify(logits, cursor)
         allowed = self.mask.allowed(cursor, floor)[:logits.shape[0]]  # the model's own vocabulary
+        if barred is not None and barred.size:
+            left = allowed.copy()
+            left[codec.PITCH_BASE - codec.PITCH_LOW + barred] = False
+            if left.any():
+                allowed = left
         return draw(logits, allowed, self.config, self.rng)
 
 

@@ -6,6 +6,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from livegen.model.echo import EchoGuard
+from livegen.music import codec
 from livegen.music.key import Key
 from livegen.live.engine.fork import Fork, Lookahead
 from livegen.live.engine.performance import HeardNote
@@ -47,8 +49,15 @@ class Answering:
         bars = answer_bars if answer_bars is not None else self._bars_of(call)
         end_tick = start_tick + bars * self.grid.bar_ticks
         self.answered.append(AnswerPlan(now, self.grid.time_of_tick(start_tick), start_tick, bars, self.priming.key))
-        self.fork = Fork(tag, state, cursor, start_tick, self.priming.shift(), end_tick, context=context)
+        shift = self.priming.shift()
+        self.fork = Fork(tag, state, cursor, start_tick, shift, end_tick, context=context,
+                         echo=self._echo_guard(call, shift))
         self.sample(now)
+
+    def _echo_guard(self, call: list[HeardNote], shift: int) -> EchoGuard:
+        """A guard against playing ``call`` back, its pitches as the model hears them, by onset and rising."""
+        ordered = sorted(call, key=lambda note: (self.grid.onset_tick(note), note.pitch))
+        return EchoGuard(codec.transpose_pitch(note.pitch, shift) for note in ordered)
 
     def _bars_of(self, call: list[HeardNote]) -> int:
         """As many bars as the call spans, at most ``max_answer_bars``."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from livegen.music import codec
 from livegen.live.scheduler import TimedNote
 from livegen.model.adapt import Context, hear
+from livegen.model.echo import EchoGuard
 
 STREAM_TOKENS_PER_TICK = 24  # an accompaniment samples at most this much of the lookahead per tick (~2 ms) ...
 STREAM_URGENT_S = 0.05  # ... once its plan reaches this far ahead, so new player notes are heard soon
@@ -45,6 +46,7 @@ class Fork:
     done_sampling: bool = False
     first_note_wall: float | None = None  # the wall time its first note went to the sink
     context: Context = ()
+    echo: EchoGuard | None = None  # an answer's: it may not play its call back
 
     def stale(self, generation: int) -> bool:
         """Whether the state it was forked from has been rebuilt, or the player has moved since."""
@@ -96,11 +98,14 @@ class Lookahead:
         """One token of the fork; the note it completes. One that would start past the fork's end is not taken."""
         floor = fork.floor - offset if fork.follows_player else None
         blend = self.priming.adaptation.blend(fork.context, fork.cursor.bar_token)
-        token = self.sampler.choose(fork.state.logits, fork.cursor, floor, blend)
+        barred = fork.echo.barred if fork.echo is not None else None
+        token = self.sampler.choose(fork.state.logits, fork.cursor, floor, blend, barred)
         if self._beyond_end(token, fork, offset):
             fork.done_sampling = True
             return None
         note = fork.cursor.advance(token)
+        if note is not None and fork.echo is not None:
+            fork.echo.hear(note.pitch)
         model = self.priming.model
         model.step(token, fork.state, model.voices_after(fork.cursor))
         fork.context = hear(fork.context, token)

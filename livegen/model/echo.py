@@ -18,6 +18,9 @@ from livegen.music import codec
 ECHO_LIMIT = 8  # the longest run of the call's pitches an answer may play back
 
 
+_NONE = np.zeros(0, dtype=np.intp)
+
+
 class EchoGuard:
     """The pitches an answer may not play next, so as not to play more than ``limit`` of its call's in a row."""
 
@@ -25,16 +28,19 @@ class EchoGuard:
         if limit < 1:
             raise ValueError(f"an answer must be allowed at least one of the call's pitches in a row, got {limit}")
         self.limit = limit
-        self._call = np.asarray(list(call_pitches), dtype=np.intp)
-        self._runs = np.zeros(self._call.size, dtype=np.intp)  # matched run ending at each call pitch
-        self.barred = self._call[:0]
+        self._call = [int(pitch) for pitch in call_pitches]
+        self._places: dict[int, list[int]] = {}  # pitch -> where it stands in the call
+        for index, pitch in enumerate(self._call):
+            self._places.setdefault(pitch, []).append(index)
+        self._runs: dict[int, int] = {}  # call index -> the matched run that ends there (only runs going on)
+        self.barred = _NONE
 
     def hear(self, pitch: int) -> None:
         """The answer played ``pitch`` (model space, like the call's)."""
-        if not self._call.size:
-            return
-        before = np.concatenate(([0], self._runs[:-1]))
-        self._runs = np.where(self._call == pitch, before + 1, 0)
-        barred = self._call[1:][self._runs[:-1] >= self.limit]
+        runs = self._runs
+        self._runs = runs = {index: runs.get(index - 1, 0) + 1 for index in self._places.get(pitch, ())}
+        call, limit = self._call, self.limit
         # a call pitch outside the piano is one no answer plays: nothing to bar
-        self.barred = np.unique(barred[(barred >= codec.PITCH_LOW) & (barred <= codec.PITCH_HIGH)])
+        barred = {call[index + 1] for index, run in runs.items() if run >= limit and index + 1 < len(call)
+                  and codec.PITCH_LOW <= call[index + 1] <= codec.PITCH_HIGH}
+        self.barred = np.array(sorted(barred), dtype=np.intp) if barred else _NONE

@@ -6,7 +6,8 @@ duration-weighted histogram the estimate correlates with Temperley's profiles: t
 (``final``), notes on the bar line and on beats (``metric``), the lowest note of each onset
 (``bass``). Real calls: 2-bar windows of the bundled exports (folk tunes: bars 1-2, 3-4, 5-6, 7-8
 and 15-16, where strains end; chorales and renaissance pieces: bars 1-2, full and top line),
-judged against the whole piece's estimated key. ``--likelihood PRESET`` also tries choosing
+judged against the whole piece's estimated key; the last row is the rule livegen ships (a lone
+melody's last note names the key among those within ``ENDING_MARGIN`` of the best). ``--likelihood PRESET`` also tries choosing
 among the estimate's top candidates by the preset's own log-likelihood of the call, on the
 held-out files of its export.
 
@@ -26,7 +27,8 @@ from livegen.model import preset as presets
 from livegen.model.runtime import StepModel
 from livegen.music import codec, voices
 from livegen.music.hearing import Hearing
-from livegen.music.key import Key, bar_token, correlations, estimate_key, pitch_class_histogram, tells_mode
+from livegen.music.key import (ENDING_MARGIN, Key, bar_token, correlations, estimate_key, lone_ending,
+                               pitch_class_histogram, tells_mode)
 from livegen.music.midifile.reading import read_midi
 from training.bundled import cache_root
 from training.dataset import split_by_file
@@ -124,6 +126,9 @@ def main(argv) -> None:
     for weights in WEIGHTINGS:
         shares = [np.mean([weighted_key(c, m, *weights) == k for c, m, k in calls]) for calls in sets.values()]
         print(f"  {weights}: " + ", ".join(f"{share:.3f}" for share in shares))
+    shares = [np.mean([estimate_key(c, lone_ending(c)) == k for c, m, k in calls]) for calls in sets.values()]
+    print(f"  as livegen hears a call (a lone melody's ending within {ENDING_MARGIN} of the best): "
+          + ", ".join(f"{share:.3f}" for share in shares))
     if "--likelihood" in argv:
         name = argv[argv.index("--likelihood") + 1]
         loaded = presets.load(name)

@@ -4,7 +4,8 @@ import pytest
 
 from livegen.music import codec
 from livegen.music.codec import Note
-from livegen.music.key import Key, bar_token, estimate_key, in_scale_ratio, key_correlation, tells_mode, transposes
+from livegen.music.key import (ENDING_MARGIN, Key, bar_token, correlations, estimate_key, in_scale_ratio, key_correlation,
+                               lone_ending, pitch_class_histogram, tells_mode, transposes)
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)
@@ -53,3 +54,25 @@ def test_fit_measures():
 def test_only_a_mode_telling_preset_opens_minor_bars(key_mode, key, expected):
     assert bar_token(tells_mode(key_mode), key) == getattr(codec, expected)
     assert transposes(key_mode) == (key_mode != "as-is")
+
+
+AMBIGUOUS = [Note(0, 69, 80, 12), Note(12, 69, 80, 12), Note(24, 71, 80, 12), Note(36, 71, 80, 12)]  # A A B B
+
+
+def test_a_lone_melody_ending_on_a_near_best_keys_tonic_is_heard_in_that_key():
+    melody = AMBIGUOUS + [Note(48, 67, 80, 12)]  # ... G: by its notes E minor, by a hair
+    assert estimate_key(melody) == Key(4, "minor")
+    assert lone_ending(melody) == 67 and estimate_key(melody, lone_ending(melody)) == Key(7, "major")
+
+
+def test_an_ending_on_a_key_far_from_the_best_changes_nothing():
+    melody = [Note(i * 12, p, 80, 12) for i, p in enumerate((60, 62, 64, 65, 67, 65, 64, 62, 60, 64, 67, 66))]
+    scores = correlations(pitch_class_histogram(melody))
+    assert scores[6] < scores.max() - ENDING_MARGIN and scores[18] < scores.max() - ENDING_MARGIN  # F# major, minor
+    assert estimate_key(melody, lone_ending(melody)) == estimate_key(melody) == Key(0, "major")
+
+
+def test_chords_have_no_lone_ending_and_their_harmony_decides():
+    with_a_chord = AMBIGUOUS + [Note(48, 55, 80, 12), Note(48, 67, 80, 12)]
+    assert lone_ending(with_a_chord) is None and lone_ending([]) is None
+    assert estimate_key(with_a_chord, lone_ending(with_a_chord)) == estimate_key(with_a_chord)

@@ -24,7 +24,7 @@ from livegen.evaluate.style import style_fidelity
 from livegen.evaluate.unfamiliar import unfamiliar_keys
 from livegen.model.runtime import StepModel
 from livegen.music.hearing import hearing
-from livegen.music.key import MODES
+from livegen.music.key import MODES, estimate_key
 
 
 def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=None,
@@ -45,8 +45,8 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
     model = StepModel(preset.weights)
     novelty_index = None
     if training_pieces is not None:
-        novelty_index = reference_index(
-            (hearing(preset.key_mode, piece.notes).notes(piece.notes), piece.meter)
+        novelty_index = reference_index(  # each piece heard in the key training heard it in (no ending rule)
+            (hearing(preset.key_mode, piece.notes, estimate_key(piece.notes)).notes(piece.notes), piece.meter)
             for _, piece in training_pieces)
     systems = SYSTEMS if config.baseline_keys else ("model", "real")
     samples: dict[str, list[dict]] = {system: [] for system in systems}

@@ -11,8 +11,7 @@ import math
 import time
 
 from livegen.music import codec, voices
-from livegen.music.hearing import hearing
-from livegen.music.key import Key, bar_token
+from livegen.music.key import Key, bar_token, estimate_key, transposes
 from livegen.live.engine.adapt import Adaptation
 from livegen.live.engine.performance import HeardNote
 from livegen.live.engine.seed import SeedBuffer, Tuning
@@ -91,7 +90,8 @@ class Priming:
     def check_key(self, now: float) -> bool:
         """Re-estimate the call's key; on a change, re-prime in the new key. True if it changed."""
         self._key_checked_at = now
-        key = hearing(self.key_mode, self.seed.player_sounds()).key
+        seed = self.seed
+        key = estimate_key(seed.player_sounds(), seed.player_ending()) if transposes(self.key_mode) else None
         if key == self.key:
             return False
         self.key = key

@@ -55,6 +55,15 @@ class SeedBuffer:
                 if n.by_player and n.end is not None]
 
 
+    def player_ending(self) -> int | None:
+        """The player's last pitch if their notes here are one line (no two struck within a grid tick), else None."""
+        struck = sorted((n.start, n.pitch) for n in self.notes if n.by_player and n.end is not None)
+        together = self.grid.clock.seconds_per_beat / codec.TICKS_PER_BEAT
+        if not struck or any(later[0] - earlier[0] < together for earlier, later in zip(struck, struck[1:])):
+            return None
+        return struck[-1][1]
+
+
 class Tuning:
     """The player's sampling settings where the model hears them: range and key lock moved by the call's key."""
 
@@ -67,7 +76,7 @@ class Tuning:
     def retune(self, key: Key | None, shift: int) -> None:
         scale = None
         if self.key_lock:
-            key = key or estimate_key(self.seed.player_sounds())
+            key = key or estimate_key(self.seed.player_sounds(), self.seed.player_ending())
             scale = None if key is None else frozenset((pc + shift) % 12 for pc in key.scale())
         low, high = (min(codec.PITCH_HIGH, max(codec.PITCH_LOW, pitch + shift))
                      for pitch in (self.settings.pitch_low, self.settings.pitch_high))

@@ -137,7 +137,7 @@ def test_threads_soak_through_many_phrases_and_are_joined():
             time.sleep(4 * beat if phrase % 3 else 1.5 * beat)  # every third call cuts into the answer
     finally:
         engine.stop()
-        released = scheduler.stop(panic=True)
+        scheduler.stop(panic=True)
     assert errors == []
     assert set(threading.enumerate()) == baseline, "every thread was joined"
     assert companion.answers_started >= 12, companion.answers_started

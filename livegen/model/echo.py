@@ -16,9 +16,7 @@ import numpy as np
 from livegen.music import codec
 
 ECHO_LIMIT = 8  # the longest run of the call's pitches an answer may play back
-
-
-_NONE = np.zeros(0, dtype=np.intp)
+_NONE = np.zeros(0, dtype=np.intp)  # nothing barred
 
 
 class EchoGuard:

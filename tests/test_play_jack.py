@@ -14,6 +14,7 @@ import mido
 import pytest
 
 from livegen.music import codec
+from livegen.music.key import Key
 from livegen.music.midifile import read_midi
 from tests import jackutil
 from tests.fakes import sounding_after
@@ -176,6 +177,24 @@ def test_answer_lands_on_the_next_beat_and_every_note_ends_at_its_length(player,
     assert sounding_after(m for _, m in answer) == set()
     recorded = read_midi(tmp_path / "session.mid")
     assert len(recorded.notes) >= len(CALL) + 1, "the recording holds the call and the answer"
+
+
+HOMECOMING = [71, 71, 76, 71, 74, 78, 80, 69]  # B B E B D F# G# A: by its notes E major, by a hair; it ends on A
+
+
+def test_a_lone_melody_that_comes_home_is_answered_in_the_key_it_ends_on(player, tiny_preset, tmp_path):
+    """Key-locked, the answer keeps to the scale livegen heard the call in: A major's, without E major's D-sharp."""
+    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "8", "--key-lock",
+                                                    "--quiet")
+    try:
+        play_call(player, (livegen_in, livegen_out), HOMECOMING)
+        time.sleep(2 * BEAT + 8 * 4 * BEAT + 0.5)
+    finally:
+        code, errors = stop(process)
+    assert code == 0, errors
+    pitch_classes = {m.note % 12 for _, m in player.heard(own=False) if m.type == "note_on" and m.velocity > 0}
+    assert pitch_classes, f"no answer arrived; livegen said: {errors}"
+    assert pitch_classes <= Key(9, "major").scale(), sorted(pitch_classes)
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])

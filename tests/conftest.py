@@ -47,7 +47,7 @@ JACKD_LOGS: list = []  # the log of the jackd this session started: JACK reports
 
 
 class JackXrunDuringTest(AssertionError):
-    """A real-port test failed while JACK itself reported xruns; `make test` runs such a test once more."""
+    """A real-port test failed while JACK itself reported xruns; `make test` runs such a test up to twice more."""
 
 
 def _xruns() -> int:

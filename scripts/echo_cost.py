@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from livegen.bench.engine import _NullSink, _call_messages
+from livegen.bench.engine import _NullSink, play_until_answer
 from livegen.live.engine import Companion, CompanionConfig
 from livegen.live.engine import answer as answer_module
 from livegen.live.engine import fork as fork_module
@@ -49,16 +49,7 @@ def main() -> None:
             for bars in CALL_BARS:
                 config = CompanionConfig(bpm=120, seed_bars=32, max_answer_bars=8, answer_bars=8)
                 companion = Companion(model, Sampler(seed=repeat), _NullSink(), config)
-                now = 0.0
-                for at, message in _call_messages(bars, 0.5):
-                    while now + 0.01 < at:
-                        now += 0.01
-                        companion.tick(now)
-                    companion.hear(message, at)
-                    now = at
-                while companion.answer is None:
-                    now += 0.01
-                    companion.tick(now)
+                now = play_until_answer(companion, bars, 0.5)
                 readiness[(guard, bars)].append(companion.readiness[-1])
                 end = now + 8 * 4 * 0.5 + 1
                 while now < end:

@@ -36,6 +36,22 @@ def _call_messages(bars: int, beat: float):
     return sorted(events, key=lambda e: e[0])
 
 
+def play_until_answer(companion: Companion, bars: int, beat: float) -> float:
+    """Play a ``bars``-bar call into ``companion`` on a fake clock ticking every 10 ms until its answer
+    begins; returns the time it did."""
+    now = 0.0
+    for at, message in _call_messages(bars, beat):
+        while now + 0.01 < at:
+            now += 0.01
+            companion.tick(now)
+        companion.hear(message, at)
+        now = at
+    while companion.answer is None:
+        now += 0.01
+        companion.tick(now)
+    return now
+
+
 def bench_readiness(weights: dict, call_bars=(2, 8, 32), repeats: int = 5) -> dict:
     """Phrase end -> first answer note sampled, streaming priming vs re-priming the whole call."""
     model = StepModel(weights)
@@ -47,16 +63,7 @@ def bench_readiness(weights: dict, call_bars=(2, 8, 32), repeats: int = 5) -> di
         for repeat in range(repeats):
             config = CompanionConfig(bpm=120, seed_bars=32, max_answer_bars=2)
             companion = Companion(model, Sampler(seed=repeat), _NullSink(), config)
-            now = 0.0
-            for at, message in _call_messages(bars, beat):
-                while now + 0.01 < at:
-                    now += 0.01
-                    companion.tick(now)
-                companion.hear(message, at)
-                now = at
-            while companion.answer is None:
-                now += 0.01
-                companion.tick(now)
+            play_until_answer(companion, bars, beat)
             streaming.append(companion.readiness[-1])
             whole.append(_reprime_whole_call(model, companion, bars, repeat))
         rows[f"{bars}_bars"] = {"call_tokens": len(_call_tokens(bars)),

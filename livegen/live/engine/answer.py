@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -56,19 +55,8 @@ class Answering:
         self.sample(now)
 
     def _echo_guard(self, call: list[HeardNote], shift: int) -> EchoGuard:
-        """A guard against playing ``call`` back, its pitches as the model hears them, by onset and rising.
-
-        Notes struck within a grid tick of an onset's first are that onset: no tick conversion per
-        note at the phrase end (for a 32-bar call, 107 us with one; this way 40).
-        """
-        together = self.grid.clock.seconds_per_beat / codec.TICKS_PER_BEAT
-        struck, onset = [], -math.inf
-        for note in sorted(call, key=lambda note: note.start):
-            if note.start - onset >= together:
-                onset = note.start
-            struck.append((onset, note.pitch))
-        struck.sort()
-        return EchoGuard(codec.transpose_pitch(pitch, shift) for _, pitch in struck)
+        """A guard against playing ``call`` back, its pitches as the model hears them, by onset and rising."""
+        return EchoGuard(codec.transpose_pitch(pitch, shift) for _, pitch in self.grid.struck(call))
 
     def _bars_of(self, call: list[HeardNote]) -> int:
         """As many bars as the call spans, at most ``max_answer_bars``."""

@@ -57,9 +57,8 @@ class SeedBuffer:
 
     def player_ending(self) -> int | None:
         """The player's last pitch if their notes here are one line (no two struck within a grid tick), else None."""
-        struck = sorted((n.start, n.pitch) for n in self.notes if n.by_player and n.end is not None)
-        together = self.grid.clock.seconds_per_beat / codec.TICKS_PER_BEAT
-        if not struck or any(later[0] - earlier[0] < together for earlier, later in zip(struck, struck[1:])):
+        struck = self.grid.struck(n for n in self.notes if n.by_player and n.end is not None)
+        if not struck or len({onset for onset, _ in struck}) < len(struck):
             return None
         return struck[-1][1]
 

@@ -22,9 +22,9 @@ class Spy(Sampler):
         super().__init__(*args, **kwargs)
         self.blends = []
 
-    def choose(self, logits, cursor, floor=None, blend=None, barred=None):
+    def choose(self, logits, cursor, floor=None, blend=None, barred=None, cadence=None):
         self.blends.append(blend)
-        return super().choose(logits, cursor, floor, blend, barred)
+        return super().choose(logits, cursor, floor, blend, barred, cadence)
 
 
 def companion(adapt, memory=None, mode="answer", seed=0, knobs=()):

@@ -58,6 +58,23 @@ def answer_notes(path):
     return notes
 
 
+def test_a_generated_answer_closes_on_the_primes_tonic_chord_unless_told_not_to(tmp_path):
+    closing, free = tmp_path / "closing.mid", tmp_path / "free.mid"
+    for out, flags in ((closing, []), (free, ["--no-cadence"])):
+        generated = livegen("generate", "--preset", "renaissance", "--prime", ROOT / "livegen/demo/phrases/call-g-major.mid",
+                            "--bars", 4, "--seed", 3, "-o", out, *flags)
+        assert generated.returncode == 0, generated.stderr
+    track = next(t for t in mido.MidiFile(closing).tracks if t.name == "answer")
+    now, onsets = 0, {}
+    for message in track:
+        now += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            onsets.setdefault(now, []).append(message.note)
+    last = onsets[max(onsets)]
+    assert min(last) % 12 == 7 and {pitch % 12 for pitch in last} <= {7, 11, 2}, last  # G, B, D over G
+    assert answer_notes(free) != answer_notes(closing)
+
+
 def test_nonsense_flags_get_a_clear_message_and_exit_code_2(tmp_path):
     result = livegen("generate", "--preset", "x", "--prime", ROOT / "livegen/demo/phrases/call-g-major.mid",
                      "-o", tmp_path / "o.mid", "--temperature", "-1")

@@ -197,6 +197,31 @@ def test_a_lone_melody_that_comes_home_is_answered_in_the_key_it_ends_on(player,
     assert pitch_classes <= Key(9, "major").scale(), sorted(pitch_classes)
 
 
+D_MINOR_CALL = [62, 65, 69, 67, 65, 64, 61, 62]  # D F A G F E C# D
+
+
+def test_the_answer_closes_on_the_calls_tonic_chord_from_a_bar_line_to_its_end(player, tiny_preset, tmp_path):
+    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "2", "--quiet")
+    try:
+        play_call(player, (livegen_in, livegen_out), D_MINOR_CALL)
+        time.sleep(2 * BEAT + 2 * 4 * BEAT + 0.5)
+    finally:
+        code, errors = stop(process)
+    assert code == 0, errors
+    downbeat = min(at for at, m in player.heard(own=True) if m.type == "note_on")  # the call's first note: bar 0
+    answer = [(at, m) for at, m in player.heard(own=False) if m.type in ("note_on", "note_off")]
+    starts = [(at, m.note) for at, m in answer if m.type == "note_on" and m.velocity > 0]
+    assert starts, f"no answer arrived; livegen said: {errors}"
+    last = max(at for at, _ in starts)
+    chord = {note for at, note in starts if at > last - 0.005}  # one onset: within a few milliseconds
+    assert min(chord) % 12 == 2 and {note % 12 for note in chord} <= {2, 5, 9}, sorted(chord)  # D F A over D
+    bars = (last - downbeat) / (4 * BEAT)
+    assert abs(bars - round(bars)) < 0.01, f"the last chord starts {bars:.3f} bars after the call's downbeat"
+    ends = {m.note: at for at, m in answer if at >= last and (m.type == "note_off" or m.velocity == 0)}
+    final = max(at for at, m in answer if m.type == "note_off" or m.velocity == 0)
+    assert all(final - ends[note] < 0.005 for note in chord), "the chord is held to the answer's end"
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_mid_answer_leaves_nothing_sounding(player, tiny_preset, tmp_path, how):
     process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "8", "--quiet")

@@ -65,7 +65,7 @@ def complete_card(style, folder: Path, out: Path, config, log, before: Path | No
     _describe(out, style)
     loaded = preset.load(str(out))
     log(f"evaluating {out.name} on held-out calls in many keys")
-    result = evaluate(loaded, read_calls(out / CALLS_FOLDER), EvalConfig(top_p=loaded.top_p),
+    result = evaluate(loaded, read_calls(out / CALLS_FOLDER), EvalConfig(top_p=loaded.top_p, cadence=loaded.cadence),
                       training_pieces=[(str(path), piece) for path, piece in training_pieces],
                       progress=lambda done, total: log(f"  call {done}/{total} answered"))
     (out / "eval.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
@@ -101,7 +101,9 @@ def _against(earlier: dict | None, config: dict, result: dict) -> str:
         style = evaluation.get("style", {})
         return [
             f"{model['layers']}x{model['hidden']}, " + ("hears voices" if "voices" in model else "tokens only"),
-            f"temperature {evaluation['sampling']['temperature']}, top-p {evaluation['sampling']['top_p']}",
+            f"temperature {evaluation['sampling']['temperature']}, top-p {evaluation['sampling']['top_p']}, "
+            # an evaluation from before answers could close says nothing of it: they did not
+            + ("closing on the tonic chord" if evaluation["sampling"].get("cadence", False) else "no closing chord"),
             f"{preset_config['metrics']['val_loss_per_token']:.3f}",
             f"{style['accuracy']:.3f}" if "accuracy" in style else "not measured",
             f"{evaluation['systems']['model']['key_correlation']:.2f} / {evaluation['systems']['model']['in_scale']:.0%}",
@@ -120,11 +122,11 @@ def _against(earlier: dict | None, config: dict, result: dict) -> str:
 
 def _describe(out: Path, style) -> None:
     """The preset's one-line description (``livegen presets``) names its music, not its folder; and
-    the top-p it plays at."""
+    the top-p it plays at, and whether its answers close."""
     config = preset.read_config(out)
     model = config["model"]
     config["description"] = f"{style.description}; {model['layers']}-layer {model['hidden']}-unit LSTM"
-    config["sampling"] = {"top_p": style.top_p}
+    config["sampling"] = {"top_p": style.top_p, "cadence": style.cadence}
     atomic_write(out / preset.CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode("utf-8"))
 
 
@@ -246,7 +248,7 @@ last 40 tokens, re-predicted from a fresh state at every step, with this preset'
 
 `sample.mid`: the call from `{sample['name']}` ({sample['call_notes']} notes, in {sample['key']})
 and this preset's 8-bar answer ({sample['answer_notes']} notes), temperature {result['sampling']['temperature']}, top-p {result['sampling']['top_p']},
-seed 0. The roll shows the real continuation after it, for comparison.
+{'closing on the tonic chord' if result['sampling']['cadence'] else 'no closing chord'}, seed 0. The roll shows the real continuation after it, for comparison.
 
 ## How it plays
 

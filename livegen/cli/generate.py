@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import reports_errors
-from livegen.cli.options import follow_dynamics_option, temperature_option, top_p_option
+from livegen.cli.options import cadence_option, follow_dynamics_option, temperature_option, top_p_option
 from livegen.live.clock import TEMPO_RANGE
 
 
@@ -24,12 +24,13 @@ from livegen.live.clock import TEMPO_RANGE
 @click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True,
               help="Most notes sounding at once.")
 @click.option("--key-lock", is_flag=True, help="Only notes of the prime's scale.")
+@cadence_option
 @click.option("--seed", type=int, default=None, help="Same seed, same answer.")
 @follow_dynamics_option
 @click.option("--bpm", type=click.FloatRange(*TEMPO_RANGE), default=None, help="Tempo of the output (default: the prime's).")
 @reports_errors
 def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_p, polyphony,
-             key_lock, seed, follow_dynamics, bpm):
+             key_lock, cadence, seed, follow_dynamics, bpm):
     """Continue a MIDI file offline and write call and answer to a new .mid."""
     from livegen.model import generate as continuation, preset as presets
     from livegen.music.hearing import hearing
@@ -46,7 +47,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     shift = hearing(loaded.key_mode, piece.notes, key).shift  # where the preset hears the prime's scale
     scale = frozenset((pc + shift) % 12 for pc in key.scale()) if key_lock else None
     config = SamplingConfig(temperature=temperature, top_p=loaded.top_p_or(top_p), top_k=top_k, min_p=min_p,
-                            max_polyphony=polyphony, scale=scale)
+                            max_polyphony=polyphony, scale=scale, cadence=loaded.cadence_or(cadence))
     result = continuation.continue_notes(StepModel(loaded.weights), loaded.key_mode, piece.notes,
                                          piece.meter, bars, Sampler(config, seed=seed), follow_dynamics)
     tempo = bpm if bpm is not None else piece.tempo_bpm

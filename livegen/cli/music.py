@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import reports_errors
-from livegen.cli.options import temperature_option, top_p_option
+from livegen.cli.options import cadence_option, temperature_option, top_p_option
 
 
 @click.command(name="eval")
@@ -23,12 +23,13 @@ from livegen.cli.options import temperature_option, top_p_option
 @click.option("--max-calls", type=click.IntRange(1, 10_000), default=12, show_default=True)
 @temperature_option(0.95)
 @top_p_option
+@cadence_option
 @click.option("--baseline-keys", type=click.IntRange(0, 12), default=2, show_default=True,
               help="Keys in which the notebook's greedy 40-token re-prediction is also measured "
                    "(slow; 0: not at all).")
 @reports_errors
 def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, temperature, top_p,
-                 baseline_keys):
+                 cadence, baseline_keys):
     """Answer held-out calls in several keys and measure the answers against the real music."""
     from livegen import evaluate
     from livegen.evaluate.calls import CALLS_FOLDER, read_calls
@@ -42,7 +43,7 @@ def eval_command(preset_name, calls_folder, json_path, keys, seeds, max_calls, t
             "--calls FOLDER (files the preset was not trained on)")
     config = evaluate.EvalConfig(keys=keys, seeds=seeds, max_calls=max_calls,
                                  temperature=temperature, top_p=loaded.top_p_or(top_p),
-                                 baseline_keys=min(baseline_keys, keys))
+                                 cadence=loaded.cadence_or(cadence), baseline_keys=min(baseline_keys, keys))
     skipped = []
     calls = read_calls(folder, skipped)
     for name, reason in skipped:

@@ -100,6 +100,10 @@ top_p_option = click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=
                             help="Sample from the likeliest tokens that make up this share of the odds "
                                  "(default: the preset's own, 0.95 for most; 1 keeps them all).")
 
+cadence_option = click.option("--cadence/--no-cadence", default=None,
+                              help="Answers close on the key's tonic chord, held through their last bar "
+                                   "(default: the preset's own; on for most).")
+
 
 def temperature_option(default: float):
     """``--temperature``, with the default each command plays best at."""
@@ -192,6 +196,7 @@ sampling_options = stacked(
     click.option("--highest", type=NoteType(), default="C8", show_default=True,
                  help="Highest note the model plays."),
     click.option("--key-lock", is_flag=True, help="Answer only with notes of the call's scale."),
+    cadence_option,
 )
 
 adapt_options = stacked(

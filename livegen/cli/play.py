@@ -93,13 +93,14 @@ def companion_config(*, bpm, beats_per_bar, phrase_end, answer_bars, max_answer_
     )
 
 
-def sampling_config(preset, *, temperature, top_p, polyphony, density, lowest, highest, **_):
-    """How adventurous the answer is and which notes it may use (top-p: the preset's own unless given)."""
+def sampling_config(preset, *, temperature, top_p, polyphony, density, lowest, highest, cadence, **_):
+    """How adventurous the answer is, which notes it may use and whether it closes (top-p and cadence:
+    the preset's own unless given)."""
     from livegen.model.sampling import SamplingConfig
 
     return SamplingConfig(temperature=temperature, top_p=preset.top_p_or(top_p),
                           max_polyphony=polyphony, density=density,
-                          pitch_low=lowest, pitch_high=highest)
+                          pitch_low=lowest, pitch_high=highest, cadence=preset.cadence_or(cadence))
 
 
 def ports_config(*, input_name, output_name, virtual, create, backend, thru, clock_name, program, reconnect,

@@ -106,7 +106,8 @@ def run_demo(preset: Preset, call_path: Path, out_dir: Path, backend: str | None
     session_file = out_dir / "demo-session.mid"
     config = CompanionConfig(bpm=bpm, beats_per_bar=beats_per_bar, key_mode=preset.key_mode)
     with midi_system(backend, log):
-        session = Session(preset, config, SamplingConfig(temperature=temperature, top_p=preset.top_p),
+        sampling = SamplingConfig(temperature=temperature, top_p=preset.top_p, cadence=preset.cadence)
+        session = Session(preset, config, sampling,
                           PortsConfig(virtual=True, backend=None), seed=seed, record=session_file, log=log)
         stop = threading.Event()
         try:

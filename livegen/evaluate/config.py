@@ -24,6 +24,7 @@ class EvalConfig:
     seeds: int = 3
     temperature: float = 0.95
     top_p: float = 0.95
+    cadence: bool = True  # answers close on the call's tonic chord (livegen.model.cadence)
     max_calls: int = 12
     greedy_window: int = 40
     baseline_keys: int = 2  # the greedy baseline costs ~40 steps a token: fewer keys (0: none)
@@ -40,4 +41,4 @@ class EvalConfig:
 
     def sampling(self) -> SamplingConfig:
         """How the preset samples every answer of this evaluation."""
-        return SamplingConfig(temperature=self.temperature, top_p=self.top_p)
+        return SamplingConfig(temperature=self.temperature, top_p=self.top_p, cadence=self.cadence)

@@ -73,7 +73,7 @@ def evaluate(preset, calls, config: EvalConfig = EvalConfig(), training_pieces=N
         "seeds": config.seeds,
         "answers": len(samples["model"]),
         "baseline_answers": len(samples.get("greedy40", [])),
-        "sampling": {"temperature": config.temperature, "top_p": config.top_p},
+        "sampling": {"temperature": config.temperature, "top_p": config.top_p, "cadence": config.cadence},
         "call_bars": config.call_bars,
         "answer_bars": config.answer_bars,
         "novelty_reference": "training data" if novelty_index is not None else "the held-out piece only",

@@ -57,7 +57,9 @@ def format_table(result: dict) -> str:
         f"(shifts {', '.join(f'{shift:+d}' for shift in result['key_shifts'])} semitones) x "
         f"{result['seeds']} seeds = {result['answers']} answers of {result['answer_bars']} bars to "
         f"{result['call_bars']}-bar calls; temperature {result['sampling']['temperature']}, "
-        f"top-p {result['sampling']['top_p']}. Novelty against {result['novelty_reference']}."
+        f"top-p {result['sampling']['top_p']}; "
+        f"{'answers close on the tonic chord' if result['sampling']['cadence'] else 'no closing chord'}. "
+        f"Novelty against {result['novelty_reference']}."
         + (f" The greedy baseline (deterministic) answers each call in the first "
            f"{result['baseline_answers'] // len(result['calls'])} keys." if result["baseline_answers"] else ""),
         "",

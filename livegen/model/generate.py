@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, Dynamics, level
 from livegen.music.hearing import hear
-from livegen.music.key import Key
+from livegen.music.key import Key, estimate_key, lone_ending
+from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
@@ -31,7 +32,8 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     the prime's mode, where its key mode says so); the answer is moved back to the prime's own key,
     and played at the level of the prime's last notes as ``follow_dynamics`` says (see
     :mod:`livegen.music.dynamics`). It plays back no more than ``ECHO_LIMIT`` of the prime's
-    pitches in a row (:mod:`livegen.model.echo`).
+    pitches in a row (:mod:`livegen.model.echo`), and, where the sampler's config says so, closes on
+    the key's tonic chord in its last bar (:mod:`livegen.model.cadence`).
     """
     if bars < 1:
         raise ValueError(f"bars to generate must be at least 1, got {bars}")
@@ -43,10 +45,14 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     state = model.initial_state()
     logits = model.feed(heard.tokens, state, heard.voices)
     last_bar = cursor.bar + bars
+    cadence = None
+    if sampler.config.cadence:
+        key = heard.hearing.key or estimate_key(prime, lone_ending(prime))  # a preset that plays as written has none
+        cadence = Cadence.of(key, heard.hearing.shift, meter.bar_start(cursor.bar + 1), meter.bar_start(last_bar + 1))
     answer = []
     sampled = 0
     while True:
-        token = sampler.choose(logits, cursor, barred=echo.barred)
+        token = sampler.choose(logits, cursor, barred=echo.barred, cadence=cadence)
         if token == cursor.bar_token and cursor.bar + 1 > last_bar:
             break
         sampled += 1

@@ -59,11 +59,20 @@ class Preset:
     @property
     def top_p(self) -> float:
         """The top-p this preset plays at when no one asks for another."""
-        return self.config.get("sampling", {}).get("top_p", DEFAULT_TOP_P)
+        return top_p_of(self.config)
+
+    @property
+    def cadence(self) -> bool:
+        """Whether this preset's answers close on the tonic chord when no one says otherwise."""
+        return cadence_of(self.config)
 
     def top_p_or(self, given: float | None) -> float:
         """The top-p the player gave (``--top-p``), or this preset's own when they gave none."""
         return self.top_p if given is None else given
+
+    def cadence_or(self, given: bool | None) -> bool:
+        """Whether answers close as the player said (``--cadence``), or as this preset's own do."""
+        return self.cadence if given is None else given
 
 
 def bundled_dir() -> Path:
@@ -129,6 +138,19 @@ def summary(directory: Path) -> str:
     return "; ".join(part for part in parts if part)
 
 
+def top_p_of(config: dict):
+    """The top-p the preset ``config`` describes plays at (None where its ``sampling`` is no object)."""
+    sampling = config.get("sampling", {})
+    return sampling.get("top_p", DEFAULT_TOP_P) if isinstance(sampling, dict) else None
+
+
+def cadence_of(config: dict):
+    """Whether the answers of the preset ``config`` describes close (livegen.model.cadence); None where
+    its ``sampling`` is no object."""
+    sampling = config.get("sampling", {})
+    return sampling.get("cadence", True) if isinstance(sampling, dict) else None
+
+
 def read_config(directory: Path) -> dict:
     """``preset.json`` checked field by field against this version's format."""
     path = directory / CONFIG_NAME
@@ -165,10 +187,12 @@ def read_config(directory: Path) -> dict:
     if model.get("voices", voices.SCHEME) != voices.SCHEME:
         raise PresetError(f"{path}: the model hears voices as {model['voices']!r}; this livegen knows only "
                           f"{voices.SCHEME!r}: upgrade livegen or retrain the preset")
-    sampling = config.get("sampling", {})
-    top_p = sampling.get("top_p", DEFAULT_TOP_P) if isinstance(sampling, dict) else None
+    top_p = top_p_of(config)
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
-        raise PresetError(f"{path}: sampling must be an object whose top_p is above 0 and at most 1, got {sampling!r}")
+        raise PresetError(f"{path}: sampling must be an object whose top_p is above 0 and at most 1, "
+                          f"got {config.get('sampling')!r}")
+    if not isinstance(cadence_of(config), bool):
+        raise PresetError(f"{path}: sampling's cadence must be true or false, got {config['sampling']['cadence']!r}")
     return config
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from livegen.model.cadence import Cadence
 from livegen.music import codec
 
 
@@ -31,6 +32,7 @@ class SamplingConfig:
     pitch_low: int = codec.PITCH_LOW
     pitch_high: int = codec.PITCH_HIGH
     scale: frozenset[int] | None = field(default=None)
+    cadence: bool = True  # an answer closes on its key's tonic chord in its last bar (livegen.model.cadence)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 5.0:
@@ -195,21 +197,24 @@ class Sampler:
         return logits
 
     def choose(self, logits: np.ndarray, cursor: codec.Cursor, floor: int | None = None,
-               blend: Blend | None = None, barred: np.ndarray | None = None) -> int:
+               blend: Blend | None = None, barred: np.ndarray | None = None, cadence: Cadence | None = None) -> int:
         """The next token after ``logits`` (mixed with ``blend``, if any), allowed by the grammar at ``cursor``
-        (onsets from ``floor`` on), a pitch in ``barred`` (an :class:`~livegen.model.echo.EchoGuard`'s) not
-        among them unless nothing else may follow."""
+        (onsets from ``floor`` on) and by an answer's ``cadence`` in its last bar, a pitch in ``barred`` (an
+        :class:`~livegen.model.echo.EchoGuard`'s) not among them unless nothing else may follow."""
         if blend is not None:
             logits = mix(logits, blend)
         if self._density_bias and cursor.phase in (codec.AFTER_BAR, codec.AFTER_NOTE):
             logits = self._densify(logits, cursor)
         allowed = self.mask.allowed(cursor, floor)[:logits.shape[0]]  # the model's own vocabulary
+        if cadence is not None:
+            allowed = cadence.allowed(cursor, allowed)
         if barred is not None and barred.size:
             left = allowed.copy()
             left[codec.PITCH_BASE - codec.PITCH_LOW + barred] = False
             if left.any():
                 allowed = left
-        return draw(logits, allowed, self.config, self.rng)
+        token = draw(logits, allowed, self.config, self.rng)
+        return token if cadence is None else cadence.settle(cursor, token)
 
 
 def draw(logits: np.ndarray, allowed: np.ndarray, config: SamplingConfig, rng: np.random.Generator) -> int:

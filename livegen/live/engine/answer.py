@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 from livegen.music import codec
-from livegen.music.key import Key
+from livegen.music.key import Key, estimate_key
 from livegen.live.engine.fork import Fork, Lookahead
 from livegen.live.engine.performance import HeardNote
 
@@ -51,8 +52,17 @@ class Answering:
         self.answered.append(AnswerPlan(now, self.grid.time_of_tick(start_tick), start_tick, bars, self.priming.key))
         shift = self.priming.shift()
         self.fork = Fork(tag, state, cursor, start_tick, shift, end_tick, context=context,
-                         echo=self._echo_guard(call, shift))
+                         echo=self._echo_guard(call, shift), cadence=self._cadence(start_tick, end_tick, shift))
         self.sample(now)
+
+    def _cadence(self, start_tick: int, end_tick: int, shift: int) -> Cadence | None:
+        """Where the answer closes, on the call's tonic (ticks of the fork's cursor); None if it does not."""
+        if not self.lookahead.sampler.config.cadence:
+            return None
+        seed = self.priming.seed
+        key = self.priming.key or estimate_key(seed.player_sounds(), seed.player_ending())  # one that plays as written
+        offset = self.priming.offset
+        return Cadence.of(key, shift, start_tick - offset, end_tick - offset)
 
     def _echo_guard(self, call: list[HeardNote], shift: int) -> EchoGuard:
         """A guard against playing ``call`` back, its pitches as the model hears them, by onset and rising."""
@@ -82,6 +92,8 @@ class Answering:
         fork = self.fork
         next_bar_line = self.grid.bar_line_after(self.grid.tick_of(at))
         fork.end_tick = max(fork.floor + bars * self.grid.bar_ticks, min(fork.end_tick, next_bar_line))
+        if fork.cadence is not None:
+            fork.cadence = replace(fork.cadence, end=fork.end_tick - self.priming.offset)
         end = self.grid.time_of_tick(fork.end_tick)
         self.sink.retract(fork.tag, end)
         fork.planned = [p for p in fork.planned if p.timed.start < end]

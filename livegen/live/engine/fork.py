@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from livegen.music import codec
 from livegen.live.scheduler import TimedNote
 from livegen.model.adapt import Context, hear
+from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 
 STREAM_TOKENS_PER_TICK = 24  # an accompaniment samples at most this much of the lookahead per tick (~2 ms) ...
@@ -47,6 +48,7 @@ class Fork:
     first_note_wall: float | None = None  # the wall time its first note went to the sink
     context: Context = ()
     echo: EchoGuard | None = None  # an answer's: it may not play its call back
+    cadence: Cadence | None = None  # an answer's: where and on what it closes (ticks of its cursor)
 
     def stale(self, generation: int) -> bool:
         """Whether the state it was forked from has been rebuilt, or the player has moved since."""
@@ -99,7 +101,7 @@ class Lookahead:
         floor = fork.floor - offset if fork.follows_player else None
         blend = self.priming.adaptation.blend(fork.context, fork.cursor.bar_token)
         barred = fork.echo.barred if fork.echo is not None else None
-        token = self.sampler.choose(fork.state.logits, fork.cursor, floor, blend, barred)
+        token = self.sampler.choose(fork.state.logits, fork.cursor, floor, blend, barred, fork.cadence)
         if self._beyond_end(token, fork, offset):
             fork.done_sampling = True
             return None

@@ -49,6 +49,7 @@ class Fork:
     context: Context = ()
     echo: EchoGuard | None = None  # an answer's: it may not play its call back
     cadence: Cadence | None = None  # an answer's: where and on what it closes (ticks of its cursor)
+    unheard: tuple[int, tuple[int, ...]] | None = None  # the last token drawn, and its voices, not yet fed to ``state``
 
     def stale(self, generation: int) -> bool:
         """Whether the state it was forked from has been rebuilt, or the player has moved since."""
@@ -57,6 +58,7 @@ class Fork:
     def refork(self, state, cursor: codec.Cursor, context: Context, floor: int, shift: int, generation: int) -> None:
         self.state, self.cursor, self.context = state, cursor, context
         self.floor, self.shift, self.generation = floor, shift, generation
+        self.unheard = None
         self.moved = False
         self.done_sampling = False
 
@@ -97,7 +99,15 @@ class Lookahead:
         self._hand_over(fresh, fork)
 
     def _token(self, fork: Fork, offset: int) -> codec.Note | None:
-        """One token of the fork; the note it completes. One that would start past the fork's end is not taken."""
+        """One token of the fork; the note it completes. One that would start past the fork's end is not taken.
+
+        The state hears a token when the next one is drawn, not when it is drawn itself: a note is
+        handed over as soon as its last token is, one model step sooner (answer readiness).
+        """
+        model = self.priming.model
+        if fork.unheard is not None:
+            model.step(fork.unheard[0], fork.state, fork.unheard[1])
+            fork.unheard = None
         floor = fork.floor - offset if fork.follows_player else None
         blend = self.priming.adaptation.blend(fork.context, fork.cursor.bar_token)
         barred = fork.echo.barred if fork.echo is not None else None
@@ -108,8 +118,7 @@ class Lookahead:
         note = fork.cursor.advance(token)
         if note is not None and fork.echo is not None:
             fork.echo.hear(note.pitch)
-        model = self.priming.model
-        model.step(token, fork.state, model.voices_after(fork.cursor))
+        fork.unheard = (token, model.voices_after(fork.cursor))
         fork.context = hear(fork.context, token)
         return note
 

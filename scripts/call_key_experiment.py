@@ -27,7 +27,7 @@ from livegen.model import preset as presets
 from livegen.model.runtime import StepModel
 from livegen.music import codec, voices
 from livegen.music.hearing import Hearing
-from livegen.music.key import (ENDING_MARGIN, Key, bar_token, correlations, estimate_key, lone_ending,
+from livegen.music.key import (ENDING_MARGIN, Key, bar_token, call_key, correlations, estimate_key,
                                pitch_class_histogram, tells_mode)
 from livegen.music.midifile.reading import read_midi
 from training.bundled import cache_root
@@ -126,7 +126,7 @@ def main(argv) -> None:
     for weights in WEIGHTINGS:
         shares = [np.mean([weighted_key(c, m, *weights) == k for c, m, k in calls]) for calls in sets.values()]
         print(f"  {weights}: " + ", ".join(f"{share:.3f}" for share in shares))
-    shares = [np.mean([estimate_key(c, lone_ending(c)) == k for c, m, k in calls]) for calls in sets.values()]
+    shares = [np.mean([call_key(c) == k for c, m, k in calls]) for calls in sets.values()]
     print(f"  as livegen hears a call (a lone melody's ending within {ENDING_MARGIN} of the best): "
           + ", ".join(f"{share:.3f}" for share in shares))
     if "--likelihood" in argv:

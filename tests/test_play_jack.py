@@ -140,16 +140,24 @@ def play_notes(player, pitches=CALL, velocity=90):
         player.keys.send(mido.Message("note_off", channel=15, note=pitch))
 
 
-def test_answer_lands_on_the_next_beat_and_every_note_ends_at_its_length(player, tiny_preset, tmp_path):
-    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "2", "--quiet")
+def play_and_hear_answer(player, preset_dir, tmp_path, bars, *flags, pitches=CALL) -> str:
+    """Run livegen answering ``bars`` bars, play ``pitches`` into it, wait out the answer and stop it
+    (it must exit cleanly); returns what livegen printed on stderr."""
+    process, livegen_in, livegen_out = start_livegen(preset_dir, tmp_path, "--answer-bars", str(bars), "--quiet",
+                                                     *flags)
     try:
-        play_call(player, (livegen_in, livegen_out))
-        time.sleep(2 * BEAT + 2 * 4 * BEAT + 0.5)  # phrase end, the next beat, two bars, and a margin
+        play_call(player, (livegen_in, livegen_out), pitches)
+        time.sleep(2 * BEAT + bars * 4 * BEAT + 0.5)  # phrase end, the next beat, the answer, and a margin
     finally:
         code, errors = stop(process)
+    assert code == 0, errors
+    return errors
+
+
+def test_answer_lands_on_the_next_beat_and_every_note_ends_at_its_length(player, tiny_preset, tmp_path):
+    errors = play_and_hear_answer(player, tiny_preset, tmp_path, 2)
     own = [(t, m) for t, m in player.heard(own=True) if m.type == "note_on"]
     answer = player.heard(own=False)
-    assert code == 0, errors
     assert answer, f"no answer arrived; livegen said: {errors}"
     downbeat = own[0][0]  # the first call note, seen through the same JACK path livegen hears it on
     last_release = max(t for t, m in player.heard(own=True) if m.type == "note_off")
@@ -184,14 +192,7 @@ HOMECOMING = [71, 71, 76, 71, 74, 78, 80, 69]  # B B E B D F# G# A: by its notes
 
 def test_a_lone_melody_that_comes_home_is_answered_in_the_key_it_ends_on(player, tiny_preset, tmp_path):
     """Key-locked, the answer keeps to the scale livegen heard the call in: A major's, without E major's D-sharp."""
-    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "8", "--key-lock",
-                                                    "--quiet")
-    try:
-        play_call(player, (livegen_in, livegen_out), HOMECOMING)
-        time.sleep(2 * BEAT + 8 * 4 * BEAT + 0.5)
-    finally:
-        code, errors = stop(process)
-    assert code == 0, errors
+    errors = play_and_hear_answer(player, tiny_preset, tmp_path, 8, "--key-lock", pitches=HOMECOMING)
     pitch_classes = {m.note % 12 for _, m in player.heard(own=False) if m.type == "note_on" and m.velocity > 0}
     assert pitch_classes, f"no answer arrived; livegen said: {errors}"
     assert pitch_classes <= Key(9, "major").scale(), sorted(pitch_classes)
@@ -201,13 +202,7 @@ D_MINOR_CALL = [62, 65, 69, 67, 65, 64, 61, 62]  # D F A G F E C# D
 
 
 def test_the_answer_closes_on_the_calls_tonic_chord_from_a_bar_line_to_its_end(player, tiny_preset, tmp_path):
-    process, livegen_in, livegen_out = start_livegen(tiny_preset, tmp_path, "--answer-bars", "2", "--quiet")
-    try:
-        play_call(player, (livegen_in, livegen_out), D_MINOR_CALL)
-        time.sleep(2 * BEAT + 2 * 4 * BEAT + 0.5)
-    finally:
-        code, errors = stop(process)
-    assert code == 0, errors
+    errors = play_and_hear_answer(player, tiny_preset, tmp_path, 2, pitches=D_MINOR_CALL)
     downbeat = min(at for at, m in player.heard(own=True) if m.type == "note_on")  # the call's first note: bar 0
     answer = [(at, m) for at, m in player.heard(own=False) if m.type in ("note_on", "note_off")]
     starts = [(at, m.note) for at, m in answer if m.type == "note_on" and m.velocity > 0]

@@ -34,7 +34,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     """Continue a MIDI file offline and write call and answer to a new .mid."""
     from livegen.model import generate as continuation, preset as presets
     from livegen.music.hearing import hearing
-    from livegen.music.key import estimate_key, lone_ending
+    from livegen.music.key import call_key
     from livegen.music.midifile import read_midi, write_midi
     from livegen.model.runtime import StepModel
     from livegen.model.sampling import Sampler, SamplingConfig
@@ -43,7 +43,7 @@ def generate(preset_name, prime, bars, out_file, temperature, top_p, top_k, min_
     piece = read_midi(prime)
     for warning in piece.warnings:
         click.echo(f"{prime.name}: {warning}", err=True)
-    key = estimate_key(piece.notes, lone_ending(piece.notes))  # as the preset hears the prime
+    key = call_key(piece.notes)  # as the preset hears the prime
     shift = hearing(loaded.key_mode, piece.notes, key).shift  # where the preset hears the prime's scale
     scale = frozenset((pc + shift) % 12 for pc in key.scale()) if key_lock else None
     config = SamplingConfig(temperature=temperature, top_p=loaded.top_p_or(top_p), top_k=top_k, min_p=min_p,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, Dynamics, level
 from livegen.music.hearing import hear
-from livegen.music.key import Key, estimate_key, lone_ending
+from livegen.music.key import Key, call_key
 from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 from livegen.model.runtime import StepModel
@@ -47,7 +47,7 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     last_bar = cursor.bar + bars
     cadence = None
     if sampler.config.cadence:
-        key = heard.hearing.key or estimate_key(prime, lone_ending(prime))  # a preset that plays as written has none
+        key = heard.hearing.key or call_key(prime)  # a preset that plays as written has none
         cadence = Cadence.of(key, heard.hearing.shift, meter.bar_start(cursor.bar + 1), meter.bar_start(last_bar + 1))
     answer = []
     sampled = 0

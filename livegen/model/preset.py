@@ -59,12 +59,12 @@ class Preset:
     @property
     def top_p(self) -> float:
         """The top-p this preset plays at when no one asks for another."""
-        return top_p_of(self.config)
+        return sampling_of(self.config, "top_p")
 
     @property
     def cadence(self) -> bool:
         """Whether this preset's answers close on the tonic chord when no one says otherwise."""
-        return cadence_of(self.config)
+        return sampling_of(self.config, "cadence")
 
     def top_p_or(self, given: float | None) -> float:
         """The top-p the player gave (``--top-p``), or this preset's own when they gave none."""
@@ -138,17 +138,14 @@ def summary(directory: Path) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def top_p_of(config: dict):
-    """The top-p the preset ``config`` describes plays at (None where its ``sampling`` is no object)."""
-    sampling = config.get("sampling", {})
-    return sampling.get("top_p", DEFAULT_TOP_P) if isinstance(sampling, dict) else None
+SAMPLING_DEFAULTS = {"top_p": DEFAULT_TOP_P, "cadence": True}  # what a preset plays at that says nothing
 
 
-def cadence_of(config: dict):
-    """Whether the answers of the preset ``config`` describes close (livegen.model.cadence); None where
-    its ``sampling`` is no object."""
+def sampling_of(config: dict, name: str):
+    """The preset ``config`` describes: its ``sampling`` setting ``name`` (the default where it gives
+    none; None where its ``sampling`` is no object)."""
     sampling = config.get("sampling", {})
-    return sampling.get("cadence", True) if isinstance(sampling, dict) else None
+    return sampling.get(name, SAMPLING_DEFAULTS[name]) if isinstance(sampling, dict) else None
 
 
 def read_config(directory: Path) -> dict:
@@ -187,11 +184,11 @@ def read_config(directory: Path) -> dict:
     if model.get("voices", voices.SCHEME) != voices.SCHEME:
         raise PresetError(f"{path}: the model hears voices as {model['voices']!r}; this livegen knows only "
                           f"{voices.SCHEME!r}: upgrade livegen or retrain the preset")
-    top_p = top_p_of(config)
+    top_p = sampling_of(config, "top_p")
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
         raise PresetError(f"{path}: sampling must be an object whose top_p is above 0 and at most 1, "
                           f"got {config.get('sampling')!r}")
-    if not isinstance(cadence_of(config), bool):
+    if not isinstance(sampling_of(config, "cadence"), bool):
         raise PresetError(f"{path}: sampling's cadence must be true or false, got {config['sampling']['cadence']!r}")
     return config
 

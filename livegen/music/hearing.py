@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from livegen.music import codec, voices
-from livegen.music.key import Key, bar_token, estimate_key, lone_ending, tells_mode, transposes
+from livegen.music.key import Key, bar_token, call_key, tells_mode, transposes
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def hearing(key_mode: str, notes, key: Key | None = None) -> Hearing:
     """How a preset of this key mode hears ``notes`` (``key``: their estimated key, when at hand)."""
     if not transposes(key_mode):
         return Hearing(None, 0, bar_token(tells_mode(key_mode), None))
-    key = key or estimate_key(notes, lone_ending(notes))
+    key = key or call_key(notes)
     return Hearing(key, key.to_canonical(), bar_token(tells_mode(key_mode), key))
 
 

@@ -130,6 +130,11 @@ def estimate_key(notes, ending: int | None = None) -> Key:
     return Key(best % 12, "major" if best < 12 else "minor")
 
 
+def call_key(notes) -> Key:
+    """The key a call is heard in: the estimate, with a lone melody's ending (:func:`lone_ending`) counted."""
+    return estimate_key(notes, lone_ending(notes))
+
+
 def lone_ending(notes) -> int | None:
     """The last pitch of ``notes`` if they are one line (one note an onset), else None (or none at all)."""
     onsets = {note.onset for note in notes}

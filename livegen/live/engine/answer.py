@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 from livegen.music import codec
-from livegen.music.key import Key, estimate_key
+from livegen.music.key import Key
 from livegen.live.engine.fork import Fork, Lookahead
 from livegen.live.engine.performance import HeardNote
 
@@ -59,8 +59,7 @@ class Answering:
         """Where the answer closes, on the call's tonic (ticks of the fork's cursor); None if it does not."""
         if not self.lookahead.sampler.config.cadence:
             return None
-        seed = self.priming.seed
-        key = self.priming.key or estimate_key(seed.player_sounds(), seed.player_ending())  # one that plays as written
+        key = self.priming.key or self.priming.seed.player_key()  # a preset that plays as written has none
         offset = self.priming.offset
         return Cadence.of(key, shift, start_tick - offset, end_tick - offset)
 

@@ -11,7 +11,7 @@ import math
 import time
 
 from livegen.music import codec, voices
-from livegen.music.key import Key, bar_token, estimate_key, transposes
+from livegen.music.key import Key, bar_token, transposes
 from livegen.live.engine.adapt import Adaptation
 from livegen.live.engine.performance import HeardNote
 from livegen.live.engine.seed import SeedBuffer, Tuning
@@ -90,8 +90,7 @@ class Priming:
     def check_key(self, now: float) -> bool:
         """Re-estimate the call's key; on a change, re-prime in the new key. True if it changed."""
         self._key_checked_at = now
-        seed = self.seed
-        key = estimate_key(seed.player_sounds(), seed.player_ending()) if transposes(self.key_mode) else None
+        key = self.seed.player_key() if transposes(self.key_mode) else None
         if key == self.key:
             return False
         self.key = key

@@ -54,6 +54,9 @@ class SeedBuffer:
         return [Sounded(n.pitch, min(n.end - n.start, longest)) for n in self.notes
                 if n.by_player and n.end is not None]
 
+    def player_key(self) -> Key:
+        """The key of the player's finished notes here, as a call's is heard (a lone line's ending counts)."""
+        return estimate_key(self.player_sounds(), self.player_ending())
 
     def player_ending(self) -> int | None:
         """The player's last pitch if their notes here are one line (no two struck within a grid tick), else None."""
@@ -75,7 +78,7 @@ class Tuning:
     def retune(self, key: Key | None, shift: int) -> None:
         scale = None
         if self.key_lock:
-            key = key or estimate_key(self.seed.player_sounds(), self.seed.player_ending())
+            key = key or self.seed.player_key()
             scale = None if key is None else frozenset((pc + shift) % 12 for pc in key.scale())
         low, high = (min(codec.PITCH_HIGH, max(codec.PITCH_LOW, pitch + shift))
                      for pitch in (self.settings.pitch_low, self.settings.pitch_high))

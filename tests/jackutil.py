@@ -13,6 +13,7 @@ from livegen.live.listener import Listener
 
 _probe_numbers = itertools.count()
 STARTED: list[subprocess.Popen] = []  # processes a test started (livegen, keyboards); conftest ends any left running
+OPEN: list["Collector"] = []  # probes listening now
 
 
 def _jack_lsp_connections() -> dict[str, set[str]]:
@@ -32,6 +33,15 @@ def _jack_lsp_connections() -> dict[str, set[str]]:
 def connections(port_name: str) -> set[str]:
     """The ports ``port_name`` is connected to (empty when it has none or does not exist)."""
     return _jack_lsp_connections().get(port_name, set())
+
+
+def wait_until(condition, what: str, timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds; fail naming ``what`` did not happen within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.01)
 
 
 def wait_for_port(name: str, timeout: float = 2.0) -> None:
@@ -78,6 +88,7 @@ class Collector:
         self._listener.start()
         self.address = f"{self.client_name}:in"
         wait_for_port(self.address)
+        OPEN.append(self)
 
     def connect_from(self, output_port_name: str) -> None:
         """Route a JACK MIDI output into this probe."""
@@ -107,10 +118,24 @@ class Collector:
             time.sleep(0.005)
         return self.messages()[:count]
 
+    def caught_up(self, since: float) -> bool:
+        """Whether the probe has read every message that reached it before ``since``: its listener
+        found the port's queue empty after that."""
+        return (self._listener.stamps.earliest or float("-inf")) > since
+
     def close(self) -> None:
         """Leave JACK."""
+        if self in OPEN:
+            OPEN.remove(self)
         self._listener.stop()
         self._port.close()
+
+
+def catch_up(timeout: float = 2.0) -> None:
+    """Wait until every open probe has read what reached it by now (a sender that just closed, say)."""
+    now = time.perf_counter()
+    for probe in list(OPEN):
+        wait_until(lambda: probe.caught_up(now), f"{probe.address} read its queue", timeout)
 
 
 KEYBOARD_SCRIPT = """

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from livegen.live.scheduler import Scheduler, TimedNote
-from tests import jackutil
+from tests import jackutil, timing
 from tests.fakes import FakeClock, FakePort
 
 
@@ -34,8 +34,7 @@ def test_calibrate_measures_a_loopback_saves_it_and_play_applies_it(jack_server,
             process.kill()
     assert process.returncode == 0, errors
     saved = json.loads((tmp_path / "livegen" / "latency.json").read_text())
-    period_ms = 128 / 48
-    assert 0 < saved["livegen-out:answer"] <= 2 * period_ms + 2, "a JACK loopback takes about a period"
+    assert 0 < saved["livegen-out:answer"] <= 1000 * timing.hop(), "a loopback is the median of one trip"
     assert "round trip over 10 notes" in out
     played = subprocess.run([sys.executable, "-m", "livegen", "play", "--virtual", "--preset", str(tiny_preset),
                              "--duration", "0.5", "--quiet"], capture_output=True, text=True, timeout=60, env=env)

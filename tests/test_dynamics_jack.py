@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from livegen.model import preset as presets
-from tests.test_play_jack import BEAT, play_notes, player, start_livegen, stop  # noqa: F401 (player: a fixture)
+from tests.test_play_jack import (  # noqa: F401 (player: a fixture)
+    play_notes, player, start_livegen, stop, wait_for_answer,
+)
 
 pytestmark = pytest.mark.jack
 
@@ -24,11 +26,10 @@ def test_the_answer_follows_the_players_level(player, tmp_path):
     levels = {}
     try:
         player.connect(livegen_in, livegen_out)
-        time.sleep(0.3)
         for velocity in LEVELS:
             started = time.perf_counter()
             play_notes(player, velocity=velocity)
-            time.sleep(2 * BEAT + 2 * 4 * BEAT + 0.5)  # phrase end, the next beat, two bars, a margin
+            wait_for_answer(player, started, bars=2)
             levels[velocity] = answer_velocities_after(player, started)
     finally:
         code, errors = stop(process)

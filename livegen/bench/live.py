@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from livegen.bench.measure import DEFAULT_DIMS
 from livegen.bench.model import bench_sampling, bench_step
 from livegen.bench.scheduler import bench_jack, bench_scheduler
 from livegen.bench.startup import bench_startup
+from livegen.live import jackd, jackprobe
 from livegen.model.untrained import random_weights
 
 
@@ -61,16 +63,33 @@ def run(quick: bool = False, compare: bool = True, log=print) -> dict:
     results["accompany"] = bench_accompany(weights, 4 if quick else 32)
     log("scheduler ...")
     results["scheduler"] = bench_scheduler(2.0 if quick else 60.0)
-    log("JACK timing (jack_midi_dump) ...")
-    results["jack"] = bench_jack(3.0 if quick else 60.0)
-    log("answers on JACK ...")
-    results["answer_on_jack"] = bench_answer_on_jack(weights, 2 if quick else 10)
+    results.update(jack_rows(weights, quick, log))
     log("start-up and memory ...")
     results["startup"] = bench_startup()
     if compare:
         log("comparisons (Keras, music21, training) ...")
         results["comparisons"] = comparison_rows(quick)
     return results
+
+
+def jack_rows(weights: dict, quick: bool, log) -> dict:
+    """The rows over real JACK ports, with the server's settings and the xruns it reported meanwhile."""
+    if shutil.which(jackd.COMMAND[0]) is None and not jackd.server_running():
+        skipped = {"skipped": "no JACK (Debian: jackd2)"}
+        return {"jack_server": skipped, "jack": skipped, "answer_on_jack": skipped}
+    with jackd.serving(jackd.PRECISION_COMMAND, log) as started_here:
+        settings = jackprobe.settings()
+        watch = jackprobe.XrunReader()
+        try:
+            log("JACK timing (jack_midi_dump) ...")
+            rows = {"jack": bench_jack(3.0 if quick else 60.0)}
+            log("answers on JACK ...")
+            rows["answer_on_jack"] = bench_answer_on_jack(weights, 2 if quick else 10)
+        finally:
+            watch.close()
+    rows["jack_server"] = {"period_frames": settings.period_frames, "rate": settings.rate,
+                           "realtime": settings.realtime, "started_here": started_here, "xruns": watch.count}
+    return rows
 
 
 def table(results: dict) -> str:
@@ -105,6 +124,12 @@ def table(results: dict) -> str:
                  ""))
     rows.append(("scheduler lateness", f"median {sched['median_ms']} ms, p99 {sched['p99_ms']} ms, "
                  f"max {sched['max_ms']} ms over {sched['seconds']} s; drift {sched['drift_ms']} ms", "ideal grid"))
+    server = results["jack_server"]
+    if "skipped" not in server:
+        rows.append(("JACK server for the rows below",
+                     f"{server['period_frames']} frames / {server['rate']} Hz, "
+                     f"{'realtime' if server['realtime'] else 'not realtime'}; **{server['xruns']} xruns** during them",
+                     "started by the bench" if server["started_here"] else "the one already running"))
     jack = results["jack"]
     if "skipped" in jack:
         rows.append(("timing seen by jack_midi_dump", jack["skipped"], ""))

@@ -52,9 +52,9 @@ def bench_jack(seconds: float, notes_per_second: float = 8.0) -> dict:
     """Deadlines vs the times a foreign JACK client (jack_midi_dump) stamps, on a running JACK server.
 
     jack_midi_dump stamps each event with JACK's frame time; rtmidi delivers at the start of the
-    next period, so one period (128 frames at 48 kHz: 2.67 ms) is the floor of what it can see.
+    next period, so one period (2.67 ms at the bench's 128 frames / 48 kHz) is the floor of what it can see.
     """
-    from livegen.live import ports
+    from livegen.live import jackprobe, ports
 
     if shutil.which("jack_midi_dump") is None:
         return {"skipped": "jack_midi_dump is not installed (Debian: jackd2)"}
@@ -85,7 +85,8 @@ def bench_jack(seconds: float, notes_per_second: float = 8.0) -> dict:
     frames = [int(line.split(":")[0]) for line in output.splitlines() if "note on" in line]
     if len(frames) < 2:
         return {"skipped": f"jack_midi_dump saw {len(frames)} notes"}
-    rate, period = 48000.0, 128
+    settings = jackprobe.settings()
+    rate, period = float(settings.rate), settings.period_frames
     seen = np.array(frames[:count], dtype=np.float64) / rate
     ideal = np.arange(len(seen)) * gap
     # JACK's dummy driver keeps its own frame clock, which runs at a slightly different rate from

@@ -12,6 +12,7 @@ import click
 from livegen import __version__
 from livegen.cli.bench import bench
 from livegen.cli.demo import demo
+from livegen.cli.doctor import doctor
 from livegen.cli.generate import generate
 from livegen.cli.music import eval_command, show_command
 from livegen.cli.play import calibrate, panic, play
@@ -20,7 +21,7 @@ from livegen.cli.presets import list_presets
 from livegen.cli.train import train
 
 COMMANDS = (train, generate, list_presets, list_ports, panic, play, demo, bench, calibrate, eval_command,
-            show_command)
+            show_command, doctor)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -212,6 +212,9 @@ session_options = stacked(
     click.option("--seed", type=int, default=None),
     click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Write player and answer to this .mid when the session ends."),
+    click.option("--log-timing", "timing_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 metavar="FILE", help="Write when each message was heard and sent (and when it was due), in "
+                                      "seconds, as JSON lines to FILE when the session ends: for timing problems."),
     click.option("--latency-offset", type=click.FloatRange(0, 500), default=None, metavar="MS",
                  help="Send this many ms early (default: what 'livegen calibrate' measured for --out, else 0)."),
     click.option("--duration", type=click.FloatRange(0.1, None), default=None,

@@ -136,7 +136,7 @@ def play(**options):
     session = Session(loaded, companion, sampling_config(loaded, **options), ports_config(**options),
                       seed=options["seed"], record=options["record"], log=lambda text: click.echo(text, err=True),
                       latency_offset_ms=options["latency_offset"], alternatives=tuple(alternatives),
-                      memory_path=options["memory_path"])
+                      memory_path=options["memory_path"], timing_path=options["timing_path"])
     run_session(session, preset_name=loaded.name, learn=learn, **options)
 
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
-# 128 frames at 48 kHz (2.67 ms); smaller periods under-run on two cores.
-DUMMY_DRIVER = ("-d", "dummy", "-r", "48000", "-p", "128")
-COMMAND = ("jackd", "--no-realtime", *DUMMY_DRIVER)
-REALTIME_COMMAND = ("jackd", "--realtime", "-P", "70", *DUMMY_DRIVER)
+RATE = 48000
+# The period of the server livegen starts (the demo, the tests): chosen by measurement on a shared
+# 2-core VM (2026-12-07, BENCHMARKS.md), running the clock and robustness real-port tests (108-116 s
+# each) under each setting, xruns counted in the server's log:
+#
+#   period (frames)    128    256    512
+#   --no-realtime    1,031     23      0
+#   --realtime         245     73      4
+#
+# At 128 frames (2.67 ms) a virtual CPU paused by its host for a few ms misses the period and JACK
+# drops that period's MIDI for every client; at 512 (10.7 ms) it has room. Realtime mode does not
+# help here (more xruns at 256 and 512: the server's threads at priority 70 starve the clients'
+# own), so the server runs without it. What a message gains in delay is one period at most (the
+# tests' tolerances derive from it: tests/timing.py); sub-millisecond precision is the bench's to
+# measure, at a small period (livegen bench, with the xruns of its run).
+PERIOD_FRAMES = 512
+COMMAND = ("jackd", "--no-realtime", "-d", "dummy", "-r", str(RATE), "-p", str(PERIOD_FRAMES))
+# The bench's own server, where none runs: the small period at which its sub-millisecond rows mean
+# something (on a quiet machine; the bench reports the xruns of its run beside them).
+PRECISION_COMMAND = ("jackd", "--no-realtime", "-d", "dummy", "-r", str(RATE), "-p", "128")
 START_TIMEOUT_S = 10.0
 
 
@@ -42,6 +60,22 @@ def start(log_path: Path, command=COMMAND, timeout: float = START_TIMEOUT_S) -> 
         time.sleep(0.1)
     stop(server)
     raise JackdError(f"'{shown}' did not answer jack_lsp within {timeout:.0f} s: {_tail(log_path)}")
+
+
+@contextlib.contextmanager
+def serving(command=COMMAND, log=print):
+    """The JACK server that runs, or ``command`` started here (its log in a scratch folder) and
+    stopped on the way out; yields whether it was started here."""
+    if server_running():
+        yield False
+        return
+    log(f"no JACK server is running: starting '{' '.join(command)}'")
+    with tempfile.TemporaryDirectory() as scratch:
+        server = start(Path(scratch) / "jackd.log", command)
+        try:
+            yield True
+        finally:
+            stop(server)
 
 
 def stop(server: subprocess.Popen) -> None:

@@ -67,8 +67,10 @@ class Scheduler(Worker):
     """A heap of ``(deadline, message)``; ``pop_due`` is the pure part, ``run`` the thread."""
 
     def __init__(self, port, now=time.perf_counter, spin_seconds: float = 0.001,
-                 on_error=None, recorder=None, keep_timings: int = 100_000, latency_offset: float = 0.0) -> None:
+                 on_error=None, recorder=None, keep_timings: int = 100_000, latency_offset: float = 0.0,
+                 timing=None) -> None:
         self.port = port
+        self.timing = timing  # the session's TimingLog (--log-timing), or None
         self.latency_offset = latency_offset  # seconds sent early, measured by livegen calibrate
         self.recorder = recorder
         self.now = now
@@ -123,6 +125,7 @@ class Scheduler(Worker):
                 self.port.send(message)
                 sent_at = self.now()
                 self.sent.append((sent_at, message))
+                self._log_sent(sent_at, None, message)
                 if self.recorder is not None:
                     self.recorder.record(MODEL, sent_at, message)
         return True
@@ -200,9 +203,14 @@ class Scheduler(Worker):
             sent_at = self.now()
             self.lateness.append(sent_at - event.deadline)
             self.sent.append((sent_at, event.message))
+            self._log_sent(sent_at, event.deadline, event.message)
             if self.recorder is not None and event.tag != THRU and not event.message.is_realtime:
                 self.recorder.record(MODEL, sent_at, event.message)
         return len(events)
+
+    def _log_sent(self, at: float, due: float | None, message: mido.Message) -> None:
+        if self.timing is not None:
+            self.timing.sent(at, due, self.port.name, message)
 
     # -- the thread ------------------------------------------------------------------------
     def start(self) -> None:
@@ -248,6 +256,7 @@ class Scheduler(Worker):
             if panic:
                 for message in panic_messages(released, sorted(self.channels_used)):
                     self.port.send(message)
+                    self._log_sent(self.now(), None, message)
                     if self.recorder is not None:
                         self.recorder.record(MODEL, self.now(), message)
         return released

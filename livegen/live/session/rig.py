@@ -7,6 +7,7 @@ signals, the status line, and noticing ports that disappear.
 
 from __future__ import annotations
 
+import functools
 import gc
 import queue
 import signal
@@ -20,6 +21,7 @@ from livegen.live import calibrate, ports
 from livegen.live.clock import ExternalClock
 from livegen.live.engine import CHANNEL_MESSAGES, Companion, CompanionConfig, EngineThread
 from livegen.live.listener import Listener
+from livegen.live.ports.backend import JACK_API
 from livegen.model import memory
 from livegen.model.preset import Preset
 from livegen.live.recorder import Recorder
@@ -28,6 +30,7 @@ from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import THRU, Scheduler
 from livegen.live.session.config import PortsConfig
 from livegen.live.session.memory import SessionMemory
+from livegen.live.timing import TimingLog
 from livegen.music.key import transposes
 
 PORT_CHECK_SECONDS = 1.0
@@ -40,7 +43,7 @@ class Session:
     def __init__(self, preset: Preset, companion_config: CompanionConfig, sampling: SamplingConfig,
                  ports_config: PortsConfig, seed: int | None = None, record: Path | None = None,
                  log=print, latency_offset_ms: float | None = None, alternatives: tuple[Preset, ...] = (),
-                 memory_path: Path | None = None) -> None:
+                 memory_path: Path | None = None, timing_path: Path | None = None) -> None:
         self.preset = preset
         self.alternatives = alternatives  # more presets for the preset knob, loaded and warmed up at start
         self.companion_config = companion_config
@@ -53,6 +56,8 @@ class Session:
         self.memory = None if memory_path is None else \
             SessionMemory(memory_path, memory.frame(transposes(preset.key_mode)), log)
         self.recorder = Recorder()
+        self.timing_path = timing_path
+        self.timing = TimingLog() if timing_path is not None else None
         self.reason: str | None = None
         self.failed = False
         self._stop = threading.Event()
@@ -69,6 +74,7 @@ class Session:
         self.engine: EngineThread | None = None
         self.companion: Companion | None = None
         self.ready_at: float | None = None
+        self.xruns = None  # on JACK: the xruns the server reports, for the status line
 
     def request_stop(self, reason: str, failed: bool = False) -> None:
         """Ask the session to end; the first reason given is the one reported."""
@@ -87,10 +93,12 @@ class Session:
         for message in self._program_messages():
             self.scheduler.send_soon(message, tag=0)
 
-    def _enqueue(self, at: float, message) -> None:
+    def _enqueue(self, at: float, message, port_name: str) -> None:
         """What a listener heard: queued for the engine, and the player's notes passed on at once
         with ``--thru`` (from the listener's thread, so no work on the engine can delay them)."""
         self.inbox.put((at, message))
+        if self.timing is not None:
+            self.timing.heard(at, port_name, message)
         if message.type in CHANNEL_MESSAGES:
             if self.thru_scheduler is not None:
                 self.thru_scheduler.send_soon(message)
@@ -105,6 +113,10 @@ class Session:
         choice = ports.select_backend(self.ports_config.backend)
         if choice.note:
             self.log(choice.note)
+        if choice.name.endswith("/" + JACK_API):
+            from livegen.live.jackprobe import XrunReader  # its watcher runs in a process of its own
+
+            self.xruns = XrunReader()
         models = self._load_models()
         remembered = self.memory.recall() if self.memory is not None else None
         self._open_outputs()
@@ -130,11 +142,11 @@ class Session:
             self.output_ports.append(ports.open_output(name, create=create))
         self.output_port = self.output_ports[0] if len(self.output_ports) == 1 else ports.PortGroup(self.output_ports)
         self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
-                                   latency_offset=self._latency_offset_ms() / 1000)
+                                   latency_offset=self._latency_offset_ms() / 1000, timing=self.timing)
         self._send_program()
         if self.ports_config.thru_to is not None:
             self.thru_port = ports.open_output(self.ports_config.thru_to, create=create)
-            self.thru_scheduler = Scheduler(self.thru_port, on_error=self._thread_failed)
+            self.thru_scheduler = Scheduler(self.thru_port, on_error=self._thread_failed, timing=self.timing)
 
     def _latency_offset_ms(self) -> float:
         """As given, or the round trip 'livegen calibrate' measured for the first output (0 if none)."""
@@ -158,8 +170,8 @@ class Session:
         clock_name = self.ports_config.clock_name
         if clock_name not in (None, "in"):
             self.clock_port = ports.open_input(clock_name, create=create)
-        self.listeners = [Listener(port, self._enqueue) for port in (self.input_port, self.clock_port)
-                          if port is not None]
+        self.listeners = [Listener(port, functools.partial(self._enqueue, port_name=port.name))
+                          for port in (self.input_port, self.clock_port) if port is not None]
 
     def _start_threads(self) -> None:
         """Start every thread, once every port is open.
@@ -261,7 +273,7 @@ class Session:
         """Stop threads, silence the output, close ports, write the recording; returns problems met."""
         problems = []
         for step in (self._close_input, self._stop_engine, self._stop_scheduler, self._close_output,
-                     self._write_recording, self._save_memory):
+                     self._write_recording, self._write_timing, self._save_memory, self._stop_watching):
             try:
                 step()
             except Exception as error:  # every later step must still run
@@ -287,7 +299,10 @@ class Session:
         if self.scheduler is not None:
             self.scheduler.stop(panic=True)
             if self.companion_config.send_clock:
-                self.output_port.send(mido.Message("stop"))  # the DAW's transport stops with us
+                stop = mido.Message("stop")  # the DAW's transport stops with us
+                self.output_port.send(stop)
+                if self.timing is not None:
+                    self.timing.sent(time.perf_counter(), None, self.output_port.name, stop)
 
     def _close_output(self) -> None:
         if self.output_port is not None:
@@ -301,6 +316,15 @@ class Session:
             bpm = self.companion.clock.bpm if self.companion is not None else self.companion_config.bpm
             count = self.recorder.write(self.record_path, bpm)
             self.log(f"recorded {count} messages to {self.record_path}")
+
+    def _write_timing(self) -> None:
+        if self.timing is not None:
+            count = self.timing.write(self.timing_path)
+            self.log(f"logged the times of {count} messages to {self.timing_path}")
+
+    def _stop_watching(self) -> None:
+        if self.xruns is not None:
+            self.xruns.close()
 
     def _save_memory(self) -> None:
         """What the session learned of the player, into the memory file (the engine has stopped by now)."""

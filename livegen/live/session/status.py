@@ -24,8 +24,10 @@ def status_line(session: Session) -> str:
     steps = companion.step_seconds[-200:]
     step_ms = f"{1000 * sorted(steps)[len(steps) // 2]:.3f} ms/step" if steps else "- ms/step"
     key = str(companion.key) if companion.key else "-"
+    xruns = f"  JACK xruns {session.xruns.count}" if session.xruns is not None and session.xruns.count else ""
     return (f"{companion.status:10s} {clock.bpm:5.1f} bpm  {where:9s}  key {key:9s}  "
-            f"in {session.recorder.count(PLAYER):4d}  out {session.recorder.count('livegen'):4d} notes  {step_ms}")
+            f"in {session.recorder.count(PLAYER):4d}  out {session.recorder.count('livegen'):4d} notes  {step_ms}"
+            f"{xruns}")
 
 
 def print_status(session: Session) -> None:

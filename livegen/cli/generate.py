@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from livegen.cli.errors import reports_errors
-from livegen.cli.options import cadence_option, follow_dynamics_option, temperature_option, top_p_option
+from livegen.cli.options import (cadence_option, follow_dynamics_option, min_p_option, polyphony_option,
+                                 temperature_option, top_k_option, top_p_option)
 from livegen.live.clock import TEMPO_RANGE
 
 
@@ -19,10 +20,9 @@ from livegen.live.clock import TEMPO_RANGE
 @click.option("-o", "--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @temperature_option(1.0)
 @top_p_option
-@click.option("--top-k", type=click.IntRange(0, 256), default=0, show_default=True, help="0 is off.")
-@click.option("--min-p", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True)
-@click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True,
-              help="Most notes sounding at once.")
+@top_k_option
+@min_p_option
+@polyphony_option
 @click.option("--key-lock", is_flag=True, help="Only notes of the prime's scale.")
 @cadence_option
 @click.option("--seed", type=int, default=None, help="Same seed, same answer.")

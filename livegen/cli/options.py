@@ -6,9 +6,13 @@ from pathlib import Path
 
 import click
 
+from livegen.limits import Limit
 from livegen.live.clock import check_tempo
+from livegen.live.engine import config as engine_config
 from livegen.live.knobs import KNOBS
 from livegen.model.adapt import DEFAULT_ADAPT, check_adapt
+from livegen.model import sampling
+from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow
 
 
@@ -58,6 +62,29 @@ follow_dynamics_option = click.option(
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
+class LimitType(click.ParamType):
+    """A number in a setting's range, as the config that owns the setting checks it (``Limit``):
+    every command that takes the option refuses the same values with the same words."""
+
+    def __init__(self, limit: Limit) -> None:
+        self.limit = limit
+        kind = "INTEGER" if limit.integer else "NUMBER"
+        self.name = f"{kind} {limit.low:g}..{limit.high:g}"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(value) if self.limit.integer else float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not {'a whole number' if self.limit.integer else 'a number'}", param, ctx)
+        try:
+            return self.limit.check(number)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
 class NoteType(click.ParamType):
     """A note the model may play: a MIDI number (21-108) or a name with its octave (C4 is 60, F#2, Bb5)."""
 
@@ -77,8 +104,9 @@ class NoteType(click.ParamType):
                 self.fail(f"{value!r} is not a note: give a MIDI number (60) or a name like C4, F#2 or Bb5",
                           param, ctx)
             number = 12 * (int(octave) + 1) + NOTE_NAMES[letter] + shift
-        if not 21 <= number <= 108:
-            self.fail(f"{value!r} is note {number}, outside the piano's A0 (21) to C8 (108)", param, ctx)
+        if not codec.PITCH_LOW <= number <= codec.PITCH_HIGH:
+            self.fail(f"{value!r} is note {number}, outside the piano's A0 ({codec.PITCH_LOW}) to C8 "
+                      f"({codec.PITCH_HIGH})", param, ctx)
         return number
 
 
@@ -96,7 +124,7 @@ def stacked(*decorators):
 backend_option = click.option(
     "--backend", default=None,
     help="MIDI API: jack, alsa, coremidi, windows-mm, or a mido backend name (default: MIDO_BACKEND).")
-top_p_option = click.option("--top-p", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+top_p_option = click.option("--top-p", type=LimitType(sampling.TOP_P), default=None,
                             help="Sample from the likeliest tokens that make up this share of the odds "
                                  "(default: the preset's own, 0.95 for most; 1 keeps them all).")
 
@@ -107,7 +135,13 @@ cadence_option = click.option("--cadence/--no-cadence", default=None,
 
 def temperature_option(default: float):
     """``--temperature``, with the default each command plays best at."""
-    return click.option("--temperature", type=click.FloatRange(0.0, 5.0), default=default, show_default=True)
+    return click.option("--temperature", type=LimitType(sampling.TEMPERATURE), default=default, show_default=True)
+
+
+top_k_option = click.option("--top-k", type=LimitType(sampling.TOP_K), default=0, show_default=True, help="0 is off.")
+min_p_option = click.option("--min-p", type=LimitType(sampling.MIN_P), default=0.0, show_default=True)
+polyphony_option = click.option("--polyphony", type=LimitType(sampling.POLYPHONY), default=6, show_default=True,
+                                help="Most notes sounding at once.")
 
 
 port_options = stacked(
@@ -138,38 +172,39 @@ preset_options = stacked(
                       "knob."),
     click.option("--mode", type=click.Choice(["answer", "accompany"]), default="answer", show_default=True,
                  help="answer: call and response; accompany: play along while you play."),
-    click.option("--rest-bars", type=click.IntRange(1, 16), default=2, show_default=True,
+    click.option("--rest-bars", type=LimitType(engine_config.REST_BARS), default=2, show_default=True,
                  help="accompany: after this many bars of your silence the model finishes its bar and rests."),
 )
 
 tempo_options = stacked(
     click.option("--bpm", type=TempoType(), default="100", show_default=True,
                  help="Tempo, or 'auto': the tempo of your first phrase (60-180 bpm)."),
-    click.option("--beats-per-bar", type=click.IntRange(1, 8), default=4, show_default=True),
+    click.option("--beats-per-bar", type=LimitType(engine_config.BEATS_PER_BAR), default=4, show_default=True),
     click.option("--send-clock", is_flag=True, help="Be the MIDI clock master: send start, 24 PPQN clock and stop."),
     click.option("--metronome", is_flag=True,
                  help="Click every beat; the click, not your first note, sets the bar."),
-    click.option("--metronome-channel", type=click.IntRange(1, 16), default=10, show_default=True),
-    click.option("--count-in", type=click.IntRange(1, 16), default=None, metavar="BARS",
+    click.option("--metronome-channel", type=LimitType(engine_config.CHANNELS["metronome_channel"]),
+                 default=10, show_default=True),
+    click.option("--count-in", type=LimitType(engine_config.COUNT_IN), default=None, metavar="BARS",
                  help="Click this many bars before you play; the click sets the bar (with --metronome it goes "
                       "on)."),
 )
 
 answer_options = stacked(
-    click.option("--phrase-end", type=click.FloatRange(0.25, 16), default=1.0, show_default=True,
+    click.option("--phrase-end", type=LimitType(engine_config.PHRASE_END), default=1.0, show_default=True,
                  help="Beats of silence (no key held, pedal up) that end a phrase."),
-    click.option("--end-phrase-cc", type=click.IntRange(0, 127), default=None,
+    click.option("--end-phrase-cc", type=LimitType(engine_config.END_PHRASE_CC), default=None,
                  help="A controller that ends the phrase at once (e.g. a foot switch)."),
-    click.option("--answer-bars", type=click.IntRange(1, 64), default=None,
+    click.option("--answer-bars", type=LimitType(engine_config.ANSWER_BARS), default=None,
                  help="Bars the answer lasts (default: as long as the call)."),
-    click.option("--max-answer-bars", type=click.IntRange(1, 64), default=8, show_default=True),
+    click.option("--max-answer-bars", type=LimitType(engine_config.MAX_ANSWER_BARS), default=8, show_default=True),
     click.option("--start-on", type=click.Choice(["beat", "bar"]), default="beat", show_default=True,
                  help="The answer starts on the next beat or the next bar after the phrase ends."),
     click.option("--yield/--no-yield", "yield_to_player", default=True, show_default=True,
                  help="Stop the answer when the player starts again."),
-    click.option("--in-channel", type=click.IntRange(1, 16), default=None,
+    click.option("--in-channel", type=LimitType(engine_config.CHANNELS["in_channel"]), default=None,
                  help="Only hear this channel (default: all)."),
-    click.option("--out-channel", type=click.IntRange(1, 16), default=1, show_default=True),
+    click.option("--out-channel", type=LimitType(engine_config.CHANNELS["out_channel"]), default=1, show_default=True),
     follow_dynamics_option,
 )
 
@@ -188,8 +223,8 @@ knob_options = stacked(
 sampling_options = stacked(
     temperature_option(0.9),
     top_p_option,
-    click.option("--polyphony", type=click.IntRange(1, 16), default=6, show_default=True),
-    click.option("--density", type=click.FloatRange(0.1, 10), default=1.0, show_default=True,
+    polyphony_option,
+    click.option("--density", type=LimitType(sampling.DENSITY), default=1.0, show_default=True,
                  help="Above 1, more notes than the preset would play; below 1, fewer."),
     click.option("--lowest", type=NoteType(), default="A0", show_default=True,
                  help="Lowest note the model plays (name or number)."),

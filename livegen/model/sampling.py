@@ -13,8 +13,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from livegen.limits import Limit
 from livegen.model.cadence import Cadence
 from livegen.music import codec
+
+
+TEMPERATURE = Limit("temperature", 0.0, 5.0, "between 0 (always the likeliest) and 5")
+TOP_K = Limit("top-k", 0, codec.VOCAB_SIZE, f"between 0 (off) and {codec.VOCAB_SIZE}", integer=True)
+TOP_P = Limit("top-p", 0.0, 1.0, "above 0 and at most 1", low_open=True)
+MIN_P = Limit("min-p", 0.0, 1.0, "at least 0 and below 1", high_open=True)
+DENSITY = Limit("density", 0.1, 10.0, "between 0.1 (sparser) and 10 (denser)")
+POLYPHONY = Limit("polyphony cap", 1, 16, "between 1 and 16 notes", integer=True)
 
 
 @dataclass(frozen=True)
@@ -35,18 +44,9 @@ class SamplingConfig:
     cadence: bool = True  # an answer closes on its key's tonic chord in its last bar (livegen.model.cadence)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.temperature <= 5.0:
-            raise ValueError(f"temperature must be between 0 (always the likeliest) and 5, got {self.temperature}")
-        if not 0 <= self.top_k <= codec.VOCAB_SIZE:
-            raise ValueError(f"top-k must be between 0 (off) and {codec.VOCAB_SIZE}, got {self.top_k}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"top-p must be above 0 and at most 1, got {self.top_p}")
-        if not 0.0 <= self.min_p < 1.0:
-            raise ValueError(f"min-p must be at least 0 and below 1, got {self.min_p}")
-        if not 0.1 <= self.density <= 10.0:
-            raise ValueError(f"density must be between 0.1 (sparser) and 10 (denser), got {self.density}")
-        if not 1 <= self.max_polyphony <= 16:
-            raise ValueError(f"polyphony cap must be between 1 and 16 notes, got {self.max_polyphony}")
+        for limit, value in ((TEMPERATURE, self.temperature), (TOP_K, self.top_k), (TOP_P, self.top_p),
+                             (MIN_P, self.min_p), (DENSITY, self.density), (POLYPHONY, self.max_polyphony)):
+            limit.check(value)
         if not codec.PITCH_LOW <= self.pitch_low <= self.pitch_high <= codec.PITCH_HIGH:
             raise ValueError(
                 f"pitch range must lie within {codec.PITCH_LOW}..{codec.PITCH_HIGH} with low <= high, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livegen.limits import Limit
 from livegen.live.clock import check_tempo
 from livegen.live.knobs import KNOBS
 from livegen.music import codec
@@ -12,6 +13,18 @@ from livegen.music.key import KEY_MODES
 from livegen.model.adapt import check_adapt
 
 MODES = ("answer", "accompany")
+BEATS_PER_BAR = Limit("beats per bar", 1, codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT,
+                      f"between 1 and {codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT}", integer=True)
+PHRASE_END = Limit("phrase end", 0.25, 16, "between 0.25 and 16 beats of silence")
+ANSWER_BARS = Limit("answer length", 1, 64, "between 1 and 64 bars", integer=True)
+MAX_ANSWER_BARS = Limit("longest answer", 1, 64, "between 1 and 64 bars", integer=True)
+SEED_BARS = Limit("seed buffer", 1, 32, "1 to 32 bars", integer=True)
+LOOKAHEAD = Limit("lookahead", 0.25, 8, "0.25 to 8 beats")
+COUNT_IN = Limit("count-in", 1, 16, "1 to 16 bars", integer=True)
+END_PHRASE_CC = Limit("phrase-end CC", 0, 127, "0..127", integer=True)
+REST_BARS = Limit("accompany's rest", 1, 16, "after 1 to 16 bars of silence", integer=True)
+CHANNELS = {name: Limit(name.replace("_", " "), 1, 16, "1 to 16", integer=True)  # as players count them
+            for name in ("in_channel", "out_channel", "metronome_channel")}
 
 
 @dataclass(frozen=True)
@@ -48,34 +61,22 @@ class CompanionConfig:
         check_tempo(self.bpm)
         check_follow(self.follow_dynamics)
         check_adapt(self.adapt)
-        if not 1 <= self.beats_per_bar <= codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT:
-            raise ValueError(f"beats per bar must be between 1 and 8, got {self.beats_per_bar}")
-        if not 0.25 <= self.phrase_end_beats <= 16:
-            raise ValueError(f"phrase end must be between 0.25 and 16 beats of silence, got {self.phrase_end_beats}")
-        if self.answer_bars is not None and not 1 <= self.answer_bars <= 64:
-            raise ValueError(f"answer length must be between 1 and 64 bars, got {self.answer_bars}")
-        if not 1 <= self.max_answer_bars <= 64:
-            raise ValueError(f"longest answer must be between 1 and 64 bars, got {self.max_answer_bars}")
+        for limit, value in ((BEATS_PER_BAR, self.beats_per_bar), (PHRASE_END, self.phrase_end_beats),
+                             (ANSWER_BARS, self.answer_bars), (MAX_ANSWER_BARS, self.max_answer_bars),
+                             (SEED_BARS, self.seed_bars), (LOOKAHEAD, self.lookahead_beats),
+                             (COUNT_IN, self.click_bars), (END_PHRASE_CC, self.end_phrase_cc),
+                             (REST_BARS, self.rest_bars)):
+            if value is not None:
+                limit.check(value)
+        for name, limit in CHANNELS.items():
+            if getattr(self, name) is not None:
+                limit.check(getattr(self, name) + 1)
         if self.start_on not in ("beat", "bar"):
             raise ValueError(f"the answer starts on the next 'beat' or 'bar', got {self.start_on!r}")
-        if not 1 <= self.seed_bars <= 32:
-            raise ValueError(f"seed buffer must hold 1 to 32 bars, got {self.seed_bars}")
-        if not 0.25 <= self.lookahead_beats <= 8:
-            raise ValueError(f"lookahead must be 0.25 to 8 beats, got {self.lookahead_beats}")
-        for name in ("in_channel", "out_channel", "metronome_channel"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value <= 15:
-                raise ValueError(f"{name.replace('_', ' ')} must be 1 to 16, got {value + 1}")
-        if self.click_bars is not None and not 1 <= self.click_bars <= 16:
-            raise ValueError(f"count-in must be 1 to 16 bars, got {self.click_bars}")
-        if self.end_phrase_cc is not None and not 0 <= self.end_phrase_cc <= 127:
-            raise ValueError(f"phrase-end CC must be 0..127, got {self.end_phrase_cc}")
         unknown = [name for _, name in self.knobs if name not in KNOBS] + [n for n in self.learn if n not in KNOBS]
         if unknown:
             raise ValueError(f"no knob called {unknown[0]!r}; knobs: {', '.join(KNOBS)}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if not 1 <= self.rest_bars <= 16:
-            raise ValueError(f"rest after 1 to 16 bars of silence, got {self.rest_bars}")
         if self.key_mode not in KEY_MODES:
             raise ValueError(f"key mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")

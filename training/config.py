@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livegen.errors import LivegenError
 from livegen.music import codec
 from livegen.music.key import KEY_MODES, tells_mode
 
@@ -11,7 +12,7 @@ STRATEGIES = ("default", "mirrored", "multi-worker")
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-class TrainingError(ValueError):
+class TrainingError(LivegenError, ValueError):
     """Training cannot start or go on; the message says why and what to do."""
 
 

@@ -13,6 +13,7 @@ from livegen import __version__
 from livegen.cli.bench import bench
 from livegen.cli.demo import demo
 from livegen.cli.doctor import doctor
+from livegen.cli.errors import set_up_logging
 from livegen.cli.generate import generate
 from livegen.cli.music import eval_command, show_command
 from livegen.cli.play import calibrate, panic, play
@@ -26,8 +27,11 @@ COMMANDS = (train, generate, list_presets, list_ports, panic, play, demo, bench,
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="livegen")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show a bug's traceback here (it is always kept in a log file) and "
+                                           "log livegen's diagnostics.")
+def cli(debug) -> None:
     """livegen: play a phrase, and a stateful LSTM answers in tempo."""
+    set_up_logging(debug)
 
 
 for command in COMMANDS:

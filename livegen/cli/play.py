@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from livegen.cli.errors import Failure, reports_errors
+from livegen.cli.errors import Failure, bug, reports_errors
 from livegen.cli.options import (adapt_options, answer_options, backend_option, knob_options, port_options,
                                  preset_options, sampling_options, session_options, tempo_options)
 from livegen.cli.ports import use_backend
@@ -168,6 +168,8 @@ def run_session(session, *, preset_name, learn, bpm, mode, learn_file, duration,
         click.echo(("\n" if not quiet and sys.stderr.isatty() else "") + show_line, err=True)
     for problem in problems:
         click.echo(f"while stopping: {problem}", err=True)
+    if session.bug is not None:
+        raise bug(session.bug, "played")
     if session.failed or problems:
         sys.exit(1)
 

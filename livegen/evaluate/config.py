@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livegen.errors import LivegenError
 from livegen.model.sampling import SamplingConfig
 
 # Shifts (semitones) that move each call into other keys: sharps and flats, up and down.
 KEY_SHIFTS = (0, 5, -2, 3, -4, 1, -5, 2, 4, -1, 6, -3)
 
 
-class EvaluationError(ValueError):
+class EvaluationError(LivegenError, ValueError):
     """The evaluation cannot run; the message says why."""
 
 

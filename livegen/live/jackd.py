@@ -8,6 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from livegen.errors import LivegenError
+
 RATE = 48000
 # The period of the server livegen starts (the demo, the tests): chosen by measurement on a shared
 # 2-core VM (2026-12-07, BENCHMARKS.md), running the clock and robustness real-port tests (108-116 s
@@ -31,7 +33,7 @@ PRECISION_COMMAND = ("jackd", "--no-realtime", "-d", "dummy", "-r", str(RATE), "
 START_TIMEOUT_S = 10.0
 
 
-class JackdError(OSError):
+class JackdError(LivegenError, OSError):
     """A JACK server started here that did not come up; the message carries the end of its log."""
 
 

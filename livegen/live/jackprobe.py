@@ -15,8 +15,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from livegen.errors import LivegenError
 
-class JackProbeError(OSError):
+
+class JackProbeError(LivegenError, OSError):
     """The JACK library or server cannot be reached; the message says which and what to do."""
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from livegen.atomic import atomic_write
+from livegen.errors import LivegenError
 from livegen.model.adapt import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel, counted
 from livegen.music import codec
 
@@ -22,7 +23,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 FRAMES = ("canonical key", "as played")  # moved to C major / A minor as the preset hears it, or not
 
 
-class MemoryFileError(ValueError):
+class MemoryFileError(LivegenError, ValueError):
     """A session memory file that cannot be used, and why."""
 
 

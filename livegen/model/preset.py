@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livegen.errors import LivegenError
 from livegen.music import codec, voices
 from livegen.music.key import KEY_MODES, tells_mode
 
@@ -32,7 +33,7 @@ REQUIRED_FIELDS = ("format_version", "name", "vocabulary", "ticks_per_beat", "mo
 DEFAULT_TOP_P = 0.95
 
 
-class PresetError(ValueError):
+class PresetError(LivegenError, ValueError):
     """A preset cannot be found, read or used; the message says which and why."""
 
 

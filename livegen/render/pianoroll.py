@@ -10,6 +10,7 @@ from pathlib import Path
 
 import mido
 
+from livegen.errors import LivegenError
 from livegen.music import codec
 from livegen.music.key import PITCH_NAMES
 from livegen.music.midifile import Piece, read_midi
@@ -17,7 +18,7 @@ from livegen.music.midifile import Piece, read_midi
 TRACK_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-class PianoRollError(ValueError):
+class PianoRollError(LivegenError, ValueError):
     """A roll cannot be drawn; the message says why and what to install."""
 
 

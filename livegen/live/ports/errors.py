@@ -6,10 +6,12 @@ from collections.abc import Iterable
 
 import rtmidi
 
+from livegen.errors import LivegenError
+
 RTMIDI_ERRORS = (OSError, ValueError, rtmidi.RtMidiError)
 
 
-class PortError(OSError):
+class PortError(LivegenError, OSError):
     """A MIDI backend or port problem, worded so the player can fix it."""
 
 

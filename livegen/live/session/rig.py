@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mido
 
+from livegen.errors import LivegenError
 from livegen.live import calibrate, ports
 from livegen.live.clock import ExternalClock
 from livegen.live.engine import CHANNEL_MESSAGES, Companion, CompanionConfig, EngineThread
@@ -59,6 +60,7 @@ class Session:
         self.timing_path = timing_path
         self.timing = TimingLog() if timing_path is not None else None
         self.reason: str | None = None
+        self.bug: Exception | None = None  # what killed a thread, when it was no user's problem
         self.failed = False
         self._stop = threading.Event()
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -106,7 +108,13 @@ class Session:
                 self.scheduler.send_soon(message)
 
     def _thread_failed(self, error: Exception) -> None:
-        self.request_stop(f"stopped: {type(error).__name__}: {error}", failed=True)
+        """A thread died: a lost port or a full disk is the player's to fix; anything else is a bug,
+        kept (with its traceback) for the command line to report."""
+        if isinstance(error, (LivegenError, OSError)):
+            self.request_stop(f"stopped: {type(error).__name__}: {error}", failed=True)
+            return
+        self.bug = error
+        self.request_stop(f"stopped: a bug in livegen's {threading.current_thread().name} thread", failed=True)
 
     def open(self) -> None:
         """Choose the backend, load the model, open the ports and start the threads."""

@@ -5,7 +5,7 @@ learned phrases 1..k; its LSTM state is primed as a live re-prime primes it (the
 before the phrase). Measured, in nats per token as the sampler draws (grammar mask, temperature 1):
 
 - the loss of phrase k+1 without adaptation (the LSTM alone) and with each way of learning:
-  the session n-gram (``livegen.model.adapt``) at several ``adapt`` weights and escapes, a token
+  the session n-gram (``livegen.model.session_model``) at several ``adapt`` weights and escapes, a token
   cache (unigram counts that fade with age), and dynamic evaluation (gradient steps on the output
   layer after each phrase, off the real-time path);
 - a control: the n-gram after learning as many phrases of a *different* piece of the same set;
@@ -38,7 +38,8 @@ import numpy as np
 from livegen.evaluate.cutting import Call
 from livegen.evaluate.metrics import answer_metrics, reference_index
 from livegen.model import preset as presets
-from livegen.model.adapt import DEFAULT_ADAPT, ESCAPE, ORDERS, SessionModel, counted, hear, hear_all
+from livegen.model.session_model import (DEFAULT_ADAPT, ESCAPE, ORDERS, SessionModel, counted, extended_by,
+                                          extended_by_all)
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Blend, GrammarMask, Sampler, SamplingConfig, mix
 from livegen.music import codec, voices
@@ -176,7 +177,7 @@ def masked_nats(scores: np.ndarray, allowed: np.ndarray, target: int) -> float:
 
 def context_before(session: Session, position: int):
     """What the session model reads before the token at ``position``: the stream's last tokens."""
-    return hear_all((), session.tokens[max(0, position - 4 * ORDERS):position])
+    return extended_by_all((), session.tokens[max(0, position - 4 * ORDERS):position])
 
 
 class Learner:
@@ -201,7 +202,7 @@ class Learner:
             blend = self.blend(context, session.bar_token)
             scores = logits[offset] if blend is None else mix(logits[offset], blend)
             losses.append(masked_nats(scores, session.allowed[position], token))
-            context = hear(context, token)
+            context = extended_by(context, token)
         return losses
 
     def blend(self, context, bar_token: int) -> Blend | None:
@@ -214,7 +215,7 @@ class Learner:
 
 
 class Ngram(Learner):
-    """The session n-gram (livegen.model.adapt), mixed in at ``adapt`` times its confidence."""
+    """The session n-gram (livegen.model.session_model), mixed in at ``adapt`` times its confidence."""
 
     def __init__(self, weights: dict, adapt: float, escape: float) -> None:
         super().__init__(weights)
@@ -226,7 +227,7 @@ class Ngram(Learner):
         context = context_before(source, start)
         for token in source.tokens[start:end]:
             self.model.learn(context, token)
-            context = hear(context, token)
+            context = extended_by(context, token)
 
     def blend(self, context, bar_token: int) -> Blend | None:
         return self.model.blend(context, self.adapt, bar_token)
@@ -299,7 +300,7 @@ def answer(model: StepModel, session: Session, phrase: int, learner: Learner, se
         if note is not None:
             notes.append(note)
         model.step(token, state, model.voices_after(cursor))
-        context = hear(context, token)
+        context = extended_by(context, token)
 
 
 def copied(session: Session, phrase: int, notes) -> tuple[int, int] | None:

@@ -4,7 +4,7 @@ mixing the sampler does with it."""
 import numpy as np
 import pytest
 
-from livegen.model.adapt import MAX_TOTAL, ORDERS, SessionModel, check_adapt, hear, hear_all
+from livegen.model.session_model import MAX_TOTAL, ORDERS, SessionModel, check_adapt, extended_by, extended_by_all
 from livegen.model.sampling import Blend, GrammarMask, Sampler, SamplingConfig, draw, mix
 from livegen.music import codec
 from tests.helpers import phrase
@@ -15,14 +15,14 @@ def learned_from(tokens, model=None):
     context = ()
     for token in tokens:
         model.learn(context, token)
-        context = hear(context, token)
+        context = extended_by(context, token)
     return model, context
 
 
 def test_after_a_context_it_has_heard_it_predicts_what_followed_and_an_unheard_one_leaves_the_lstm_alone():
     tokens = codec.encode(phrase(60, bars=2))
     model, _ = learned_from(tokens)
-    context = hear_all((), tokens[:9])  # ... up to the second onset's POSITION
+    context = extended_by_all((), tokens[:9])  # ... up to the second onset's POSITION
     distribution, confidence = model.predict(context)
     assert 0 < confidence < 1
     assert max(distribution, key=distribution.get) == tokens[9]
@@ -47,13 +47,13 @@ def test_confidence_grows_with_the_counts_of_the_context():
 
 def test_velocities_are_neither_learned_nor_part_of_a_context_and_both_bars_count_as_one():
     note = [codec.pitch_token(64), codec.velocity_token(30), codec.duration_token(12)]
-    assert hear_all((), note) == (codec.pitch_token(64), codec.duration_token(12))
+    assert extended_by_all((), note) == (codec.pitch_token(64), codec.duration_token(12))
     loud = [codec.pitch_token(64), codec.velocity_token(120), codec.duration_token(12)]
-    assert hear_all((), loud) == hear_all((), note), "the player's loudness does not split the context"
+    assert extended_by_all((), loud) == extended_by_all((), note), "the player's loudness does not split the context"
     model, _ = learned_from(note)
     assert all(not codec.VELOCITY_BASE <= token < codec.DURATION_BASE
                for context, counts in model.entries() for token in (*context, *counts))
-    assert hear((), codec.BAR_MINOR) == (codec.BAR,)
+    assert extended_by((), codec.BAR_MINOR) == (codec.BAR,)
     minor, _ = learned_from([codec.BAR_MINOR, codec.position_token(0)])
     assert dict(minor.entries()) == {(codec.BAR,): {codec.position_token(0): 1}}
     minor.learn((codec.duration_token(12),), codec.BAR)
@@ -64,7 +64,7 @@ def test_velocities_are_neither_learned_nor_part_of_a_context_and_both_bars_coun
 def test_the_table_keeps_the_contexts_heard_most_recently_and_counts_stay_bounded():
     model = SessionModel(capacity=50)
     tokens = [int(t) for t in np.random.default_rng(0).integers(codec.PITCH_BASE, codec.VELOCITY_BASE, size=400)]
-    first_context = hear_all((), tokens[:ORDERS])
+    first_context = extended_by_all((), tokens[:ORDERS])
     model, before_last = learned_from(tokens[:-1], model)
     model.learn(before_last, tokens[-1])
     kept = dict(model.entries())

@@ -1,7 +1,7 @@
 """The bench row for learning the player: the step with the session model, beside the step without."""
 
-from livegen.bench.adapt import bench_adaptation, full_table
-from livegen.model.adapt import CONTEXTS_KEPT
+from livegen.bench.learning import bench_adaptation, full_table
+from livegen.model.session_model import CONTEXTS_KEPT
 from tests.helpers import random_weights
 
 

@@ -5,7 +5,7 @@ import mido
 import pytest
 
 from livegen.live.engine import Companion, CompanionConfig
-from livegen.model.adapt import SessionModel
+from livegen.model.session_model import SessionModel
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.music import codec

@@ -8,7 +8,7 @@ import pytest
 
 from livegen.live.session.memory import SessionMemory
 from livegen.model import memory
-from livegen.model.adapt import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel, hear
+from livegen.model.session_model import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel, extended_by
 from livegen.music import codec
 from tests.helpers import phrase
 from tests.test_adapt import learned_from
@@ -33,7 +33,7 @@ def test_a_full_table_fits_the_file_size_bound(tmp_path):
     while len(model) < CONTEXTS_KEPT:
         token = int(rng.integers(codec.PITCH_BASE, codec.VELOCITY_BASE))
         model.learn(context, token)
-        context = hear(context, token)
+        context = extended_by(context, token)
     file = tmp_path / "full.json"
     memory.save(file, model, CANONICAL)
     assert file.stat().st_size <= memory.MAX_FILE_BYTES

@@ -11,7 +11,7 @@ import numpy as np
 from livegen.live.engine import MAX_HISTORY_NOTES, REPORTS_KEPT, Companion, CompanionConfig, EngineThread
 from livegen.live.recorder import PLAYER, Recorder
 from livegen.model import memory
-from livegen.model.adapt import CONTEXTS_KEPT
+from livegen.model.session_model import CONTEXTS_KEPT
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import Scheduler

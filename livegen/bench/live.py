@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livegen.bench.adapt import bench_adaptation
+from livegen.bench.learning import bench_adaptation
 from livegen.bench.answer import bench_answer_on_jack
 from livegen.bench.compare import comparison_rows
 from livegen.bench.engine import bench_accompany, bench_readiness, bench_reprime

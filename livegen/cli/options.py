@@ -10,7 +10,7 @@ from livegen.limits import Limit
 from livegen.live.clock import check_tempo
 from livegen.live.engine import config as engine_config
 from livegen.live.knobs import KNOBS
-from livegen.model.adapt import DEFAULT_ADAPT, check_adapt
+from livegen.model.session_model import DEFAULT_ADAPT, check_adapt
 from livegen.model import sampling
 from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from livegen.atomic import atomic_write
 from livegen.errors import LivegenError
-from livegen.model.adapt import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel, counted
+from livegen.model.session_model import CONTEXTS_KEPT, MAX_TOTAL, ORDERS, SessionModel, counted
 from livegen.music import codec
 
 FORMAT = "livegen session memory"

@@ -8,7 +8,7 @@ from collections import deque
 
 from livegen.live.clock import SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
 from livegen.live.engine.accompany import Accompanying
-from livegen.live.engine.adapt import Adaptation
+from livegen.live.engine.adaptation import Adaptation
 from livegen.live.engine.answer import Answering, AnswerPlan
 from livegen.live.engine.config import CompanionConfig
 from livegen.live.engine.controls import Controls
@@ -19,7 +19,7 @@ from livegen.live.engine.priming import Priming
 from livegen.live.engine.seed import SeedBuffer, Tuning
 from livegen.music.dynamics import Dynamics
 from livegen.music.key import Key
-from livegen.model.adapt import SessionModel
+from livegen.model.session_model import SessionModel
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
 

@@ -10,7 +10,7 @@ from livegen.live.knobs import KNOBS
 from livegen.music import codec
 from livegen.music.dynamics import DEFAULT_FOLLOW, check_follow
 from livegen.music.key import KEY_MODES
-from livegen.model.adapt import check_adapt
+from livegen.model.session_model import check_adapt
 
 MODES = ("answer", "accompany")
 BEATS_PER_BAR = Limit("beats per bar", 1, codec.MAX_BAR_TICKS // codec.TICKS_PER_BEAT,

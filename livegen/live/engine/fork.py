@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from livegen.music import codec
 from livegen.live.scheduler import TimedNote
-from livegen.model.adapt import Context, hear
+from livegen.model.session_model import Context, extended_by
 from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 
@@ -119,7 +119,7 @@ class Lookahead:
         if note is not None and fork.echo is not None:
             fork.echo.hear(note.pitch)
         fork.unheard = (token, model.voices_after(fork.cursor))
-        fork.context = hear(fork.context, token)
+        fork.context = extended_by(fork.context, token)
         return note
 
     def _beyond_end(self, token: int, fork: Fork, offset: int) -> bool:

@@ -12,7 +12,7 @@ import time
 
 from livegen.music import codec, voices
 from livegen.music.key import Key, bar_token, transposes
-from livegen.live.engine.adapt import Adaptation
+from livegen.live.engine.adaptation import Adaptation
 from livegen.live.engine.performance import HeardNote
 from livegen.live.engine.seed import SeedBuffer, Tuning
 

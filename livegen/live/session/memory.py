@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from livegen.model import memory
-from livegen.model.adapt import SessionModel
+from livegen.model.session_model import SessionModel
 
 
 class SessionMemory:

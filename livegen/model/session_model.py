@@ -50,16 +50,16 @@ def counted(token: int) -> int | None:
     return codec.BAR if token == codec.BAR_MINOR else token
 
 
-def hear(context: Context, token: int) -> Context:
+def extended_by(context: Context, token: int) -> Context:
     """``context`` after one more token of the stream (a velocity leaves it as it is)."""
     token = counted(token)
     return context if token is None else (context + (token,))[-ORDERS:]
 
 
-def hear_all(context: Context, tokens) -> Context:
+def extended_by_all(context: Context, tokens) -> Context:
     """``context`` after each of ``tokens``."""
     for token in tokens:
-        context = hear(context, int(token))
+        context = extended_by(context, int(token))
     return context
 
 

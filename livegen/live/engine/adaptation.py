@@ -1,5 +1,5 @@
 """Learning the player during the session: their tokens counted as they go into the model state, and
-the blend each sampled token mixes in (see :mod:`livegen.model.adapt`).
+the blend each sampled token mixes in (see :mod:`livegen.model.session_model`).
 
 Learning happens where the player's notes are fed to the state, never on the sampling path; a
 sampled token only looks its context up. Forks carry their own context, the main state's plus
@@ -8,7 +8,7 @@ what the fork has heard since.
 
 from __future__ import annotations
 
-from livegen.model.adapt import Context, SessionModel, check_adapt, hear, hear_all
+from livegen.model.session_model import Context, SessionModel, check_adapt, extended_by, extended_by_all
 from livegen.model.sampling import Blend
 
 
@@ -27,16 +27,16 @@ class Adaptation:
         for token in tokens:
             if by_player:
                 learn(context, token)
-            context = hear(context, token)
+            context = extended_by(context, token)
         self.context = context
 
     def reprimed(self, tokens) -> None:
         """The main state was rebuilt from ``tokens``: its context is theirs (nothing is learned twice)."""
-        self.context = hear_all((), tokens)
+        self.context = extended_by_all((), tokens)
 
     def branch(self, tokens) -> Context:
         """The context of a fork of the main state that has also heard ``tokens``."""
-        return hear_all(self.context, tokens)
+        return extended_by_all(self.context, tokens)
 
     def blend(self, context: Context, bar_token: int) -> Blend | None:
         """What the sampler mixes in after ``context``; None at adapt 0 or in a context never heard."""

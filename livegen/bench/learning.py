@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from livegen.bench.measure import percentiles_ms
-from livegen.model.adapt import DEFAULT_ADAPT, SessionModel, hear
+from livegen.model.session_model import DEFAULT_ADAPT, SessionModel, extended_by
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.music import codec
@@ -38,7 +38,7 @@ def full_table(seed: int = 0) -> SessionModel:
     while len(model) < model.capacity:
         for token in tokens:
             model.learn(context, token)
-            context = hear(context, token)
+            context = extended_by(context, token)
         tokens = melody(2000, seed := seed + 1)
     return model
 
@@ -63,7 +63,7 @@ def bench_adaptation(weights: dict, tokens: int) -> dict:
             model.step(token, state, model.voices_after(cursor))
             if adapt:
                 session.learn(context, token)
-            context = hear(context, token)
+            context = extended_by(context, token)
             times.append(clock() - started)
             mixed += blend is not None
         rows[name] = {**percentiles_ms(times), "mixed_share": round(mixed / tokens, 3)}

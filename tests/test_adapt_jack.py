@@ -7,6 +7,8 @@ import time
 import mido
 import pytest
 
+from tests import jackutil
+
 from tests.test_play_jack import (  # noqa: F401 (player: a fixture)
     play_notes, player, start_livegen, stop, wait_for_answer,
 )
@@ -33,8 +35,15 @@ def share_of_the_call(pitches):
 
 
 def turn(player, control, value):
-    """A knob, turned before the next call: it reaches livegen ahead of the call's notes, on the same port."""
+    """Turn a knob, and wait until it reached livegen's port: the player's own ears hear it in the same
+    JACK cycle, and from there livegen takes it (before the next call's notes, or while it stops)."""
+    def heard():
+        return sum(m.type == "control_change" and m.control == control and m.value == value
+                   for _, m in player.heard(own=True))
+
+    before = heard()
     player.send(mido.Message("control_change", channel=15, control=control, value=value))
+    jackutil.wait_until(lambda: heard() > before, f"CC {control} reached livegen's port")
 
 
 def test_adapt_answers_the_knob_turns_it_and_the_memory_carries_over_to_the_next_run(player, tiny_preset, tmp_path):

@@ -5,7 +5,7 @@ profiles; how well notes fit a key (the evaluation's key correlation) is measure
 Krumhansl and Kessler's probe-tone profiles, as every earlier number was. On 2-bar calls the
 Kostka–Payne profiles named the key more often: 40 of 48 made-up calls against 37, and the
 opening call of 63 held-out pieces agreed with the whole piece's key 57% of the time against 51%
-(scripts/key_profiles.py).
+(BENCHMARKS.md, 2026-12-01).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ESTIMATE_MAJOR_PROFILE = np.array([5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 
 ESTIMATE_MINOR_PROFILE = np.array([5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0])
 # How far below the best key's correlation a key on a lone melody's last note may be and still be
 # chosen. Made-up melodies (which end on their tonic): 14 -> 20 of 24 named; 2-bar cuts of folk
-# tunes, which end anywhere: 80% -> 76% agree with the whole tune's key (scripts/call_key_experiment.py).
+# tunes, which end anywhere: 80% -> 76% agree with the whole tune's key (BENCHMARKS.md, 2026-12-01 evening).
 ENDING_MARGIN = 0.1
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the leading tone

@@ -3,9 +3,9 @@
 The onset encoding lists an onset's notes and says nothing of the notes that hold through it,
 so a model that reads tokens alone does not follow voices from onset to onset: its top line
 leaps where the style steps. A model that also hears, at every token, which pitches sound at
-the current onset and which the previous onset struck, knows where each voice is
-(``scripts/sounding_experiment.py``: on held-out chorales the style test's accuracy fell from
-0.99 to 0.84 at the same budget, held-out loss from 0.99 to 0.86 nats a token).
+the current onset and which the previous onset struck, knows where each voice is (BENCHMARKS.md,
+2026-12-01: on held-out chorales the style test's accuracy fell from 0.99 to 0.84 at the same
+budget, held-out loss from 0.99 to 0.86 nats a token).
 
 After each token the voices are a few row numbers: ``pitch - PITCH_LOW`` for a pitch sounding at
 the current onset (those struck on it included), ``PITCHES + pitch - PITCH_LOW`` for a pitch the

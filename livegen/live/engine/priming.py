@@ -21,7 +21,7 @@ KEY_CHECK_BEATS = 0.5  # re-estimate the key at most this often while notes pour
 # stays well under 10 ms however dense the bars, even on a busy machine. On held-out chorales
 # the next bar's loss after these 64 tokens is that after all 8 bars (~530 tokens): -0.0030 +-
 # 0.0013 nats/token (96: -0.0012, 32: +0.0033, 16: +0.065, no priming: +0.12); the model's
-# memory is short (scripts/reprime_window_loss.py).
+# memory is short (BENCHMARKS.md: the re-prime window).
 REPRIME_TOKENS = 64
 STEP_TIMES_KEPT = 1000
 

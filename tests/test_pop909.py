@@ -66,8 +66,8 @@ def test_a_song_without_its_melody_is_refused_with_the_reason(tmp_path):
         read_song(tmp_path / "003")
 
 
-@pytest.mark.skipif(not POP909.is_dir(), reason="the POP909 folder is shared beside the repository")
 def test_the_first_pop909_song_reads_whole():
+    assert POP909.is_dir(), f"the POP909 songs belong in {POP909} (the project's shared folder, beside the repository)"
     reading = read_song(POP909 / "001")
     assert reading.left_out == [] and sum(run.bars for run in reading.runs) == 73
     assert {name: len(notes) for name, notes in reading.runs[0].tracks.items()} == {

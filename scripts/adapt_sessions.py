@@ -86,7 +86,7 @@ def parse(path: Path, tunes: int) -> list[tuple[str, Piece]]:
     """Up to ``tunes`` pieces from a notation file (an ABC file holds many), through music21."""
     from music21 import converter, stream
 
-    from training.midi_folder import piece_from_score
+    from livegen.training.midi_folder import piece_from_score
 
     score = converter.parse(str(path), forceSource=True, storePickle=False)
     scores = list(score.scores)[:tunes] if isinstance(score, stream.Opus) else [score]

@@ -9,7 +9,7 @@ out its own files for early stopping as ``livegen train`` does.
 
 ``--search`` fits the base preset on the middle folder under several recipes and prints their
 loss on the dev tunes, and on the base's own held-out pieces. Without it, for each folder size: the base preset fine-tuned with the
-recipe ``livegen train --from`` uses (``training.config.FINE_TUNE``), the base unchanged, and a
+recipe ``livegen train --from`` uses (``livegen.training.config.FINE_TUNE``), the base unchanged, and a
 model of the base's size trained from scratch on the same folder for the same minutes; each
 measured on the test tunes, and the fine-tune and the base on the base's own held-out pieces
 (its ``calls/``): what the fine-tune forgot. Losses are nats per token under the numpy step
@@ -56,8 +56,8 @@ def export_tunes(folder: Path, count: int, log) -> list[Path]:
     """The collection's first ``count`` distinct tunes in a seeded shuffle, written as .mid into ``folder``."""
     from music21 import converter
 
-    from training.bundled import corpus_dir
-    from training.midi_folder import piece_from_score
+    from livegen.training.bundled import corpus_dir
+    from livegen.training.midi_folder import piece_from_score
 
     marker = folder / "tunes.json"
     if marker.is_file():
@@ -118,7 +118,7 @@ class Runs:
         """Fit ``config`` on ``folder`` (from ``base``, or from scratch for None), then ``measure`` the preset."""
         if name in self.results:
             return self.results[name]
-        from training.trainer import train
+        from livegen.training.trainer import train
 
         self.log(f"== {name}")
         started = time.perf_counter()
@@ -140,7 +140,7 @@ class Runs:
 def search(runs: Runs, base, folder: Path, dev, calls, minutes: float) -> None:
     """Fit the base on ``folder`` under each recipe; print each one's loss on the dev tunes and on the
     base's held-out pieces."""
-    from training.config import fine_tune_config
+    from livegen.training.config import fine_tune_config
 
     def on_dev(fitted):
         return {"dev_loss": loss(fitted.weights, dev), "base_calls_loss": loss(fitted.weights, calls)}
@@ -168,7 +168,7 @@ def search(runs: Runs, base, folder: Path, dev, calls, minutes: float) -> None:
 
 def table(runs: Runs, base, folders: dict, test, calls, minutes: float) -> None:
     """For each folder: fine-tune, base and scratch on the test tunes, and what the fine-tune forgot."""
-    from training.config import TrainConfig, base_settings, fine_tune_config
+    from livegen.training.config import TrainConfig, base_settings, fine_tune_config
 
     base_test, base_calls = loss(base.weights, test), loss(base.weights, calls)
     rows = []

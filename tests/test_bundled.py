@@ -6,10 +6,10 @@ from livegen.music import codec
 
 from livegen.model import preset
 from livegen.music.midifile import read_midi, write_midi
-from training import bundled
-from training.checkpoint import work_dir
-from training.config import TrainConfig, TrainingError
-from training.trainer import train
+from livegen.training import bundled
+from livegen.training.checkpoint import work_dir
+from livegen.training.config import TrainConfig, TrainingError
+from livegen.training.trainer import train
 from tests.helpers import phrase
 
 TINY = dict(embedding=8, hidden=16, layers=1, epochs=3, seq_len=32, batch=4, val_split=0.25)
@@ -84,7 +84,7 @@ def test_export_writes_pieces_with_their_pickup_and_skips_what_fails(tmp_path):
 
 
 def test_the_shipped_calls_leave_out_validation_files_whose_music_was_trained_on(tmp_path):
-    from training.card import _ship_calls
+    from livegen.training.card import _ship_calls
     from livegen.music.midifile import Piece
 
     def piece(tonic):

@@ -15,10 +15,10 @@ from livegen.model import preset, untrained
 from livegen.music import codec, voices
 from livegen.music.midifile import write_midi
 from tests.test_training import TINY, tune
-from training.checkpoint import work_dir
-from training.config import TrainConfig, TrainingError, fine_tune_config
-from training.model import build_model, export_weights, import_weights
-from training.trainer import train
+from livegen.training.checkpoint import work_dir
+from livegen.training.config import TrainConfig, TrainingError, fine_tune_config
+from livegen.training.model import build_model, export_weights, import_weights
+from livegen.training.trainer import train
 
 FIT = dict(seq_len=32, batch=4, val_split=0.25)  # a tiny fine-tune's windows and split, as TINY's
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from livegen.cli import cli
 from livegen.music.midifile import MAX_DELTA_TICKS, MidiFileError, read_midi
-from training.midi_folder import ingest
+from livegen.training.midi_folder import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 PHRASE_FOLDER = ROOT / "livegen" / "demo" / "phrases"

@@ -7,9 +7,9 @@ import pytest
 
 from livegen.music.codec import Meter, Note
 from livegen.music.midifile import write_midi
-from training import midi_folder
-from training.bench_ingest import bench_ingest
-from training.midi_folder import default_cache_dir, format_report, ingest, read_music21
+from livegen.training import midi_folder
+from livegen.training.bench_ingest import bench_ingest
+from livegen.training.midi_folder import default_cache_dir, format_report, ingest, read_music21
 
 BROKEN_HEADER = b"MThd\x00\x00\x00\x06\x00\x01"
 

@@ -14,7 +14,7 @@ from livegen.music import codec, voices
 
 from livegen.model import preset
 from livegen.model.runtime import StepModel
-from training.model import build_model, export_weights
+from livegen.training.model import build_model, export_weights
 
 TOLERANCE = 1e-4
 REPOSITORY = Path(__file__).resolve().parent.parent

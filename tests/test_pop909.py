@@ -7,7 +7,7 @@ import mido
 import pytest
 
 from livegen.music.notes import TICKS_PER_BEAT
-from training.pop909 import SongError, read_song
+from livegen.training.pop909 import SongError, read_song
 
 POP909 = Path(__file__).resolve().parents[2] / "shared" / "data" / "pop909"
 BEAT = 0.6  # seconds: 100 bpm, played a little off the tempo the file says

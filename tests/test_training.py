@@ -21,8 +21,8 @@ from livegen.music.key import Key, estimate_key
 from livegen.music.midifile import Piece, write_midi
 from livegen.model.runtime import StepModel
 from livegen.evaluate.baseline import MarkovModel
-from training.bench_input import bench_input
-from training.dataset import (
+from livegen.training.bench_input import bench_input
+from livegen.training.dataset import (
     StoredFile,
     chunk_stream,
     make_tf_dataset,
@@ -32,9 +32,9 @@ from training.dataset import (
     window_starts,
     write_token_store,
 )
-from training.checkpoint import work_dir
-from training.config import TrainConfig, TrainingError
-from training.trainer import train
+from livegen.training.checkpoint import work_dir
+from livegen.training.config import TrainConfig, TrainingError
+from livegen.training.trainer import train
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 11, 12)  # harmonic minor: the leading tone tells it from its relative major
@@ -295,7 +295,7 @@ def test_a_preset_not_told_the_mode_keeps_the_plain_vocabulary(music_folder, tmp
 def test_a_bfloat16_fit_exports_float32_weights_the_runtime_plays_as_keras_does(music_folder, tmp_path):
     import keras
 
-    from training.model import build_model
+    from livegen.training.model import build_model
 
     out = train(music_folder, tmp_path / "half", TrainConfig(**TINY, precision="mixed_bfloat16"), log=lambda line: None)
     loaded = preset.load(str(out))
@@ -348,8 +348,8 @@ def test_mirrored_strategy_trains_under_tf_distribute(music_folder, tmp_path):
 
 WORKER = """
 import sys
-from training.config import TrainConfig
-from training.trainer import train
+from livegen.training.config import TrainConfig
+from livegen.training.trainer import train
 train(sys.argv[1], sys.argv[2], TrainConfig(**eval(sys.argv[3])), log=lambda line: print(line, flush=True))
 """
 
@@ -430,7 +430,7 @@ def test_folders_without_enough_music_are_refused_with_reasons(tmp_path):
 
 
 def test_the_bench_measures_training_throughput_of_the_model_livegen_train_builds():
-    from training.bench_training import bench_training
+    from livegen.training.bench_training import bench_training
 
     result = bench_training(hidden=8, layers=1, embedding=4, seconds=0.4, seq_len=16, batch=2)
     assert result["long_sequences"]["targets_per_second"] > 0

@@ -58,18 +58,41 @@ def user(wheel, tmp_path_factory):
     return run
 
 
+def installed_name(path: str) -> str:
+    """Where a file of the checkout lands in the wheel: training/ and presets/ go under livegen/."""
+    top, _, rest = path.partition("/")
+    return f"livegen/{top}/{rest}" if top in ("training", "presets") else path
+
+
+def test_the_wheel_installs_only_livegens_own_top_level_names(wheel):
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert tops == {"livegen", f"livegen-{livegen.__version__}.dist-info"}
+
+
+def test_every_module_of_the_checkout_is_in_the_wheel_under_livegen(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = subprocess.run(["git", "ls-files", "livegen/*.py", "training/*.py", "presets/*.py"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert len(sources) > 100
+    missing = [path for path in sources if installed_name(path) not in names]
+    assert not missing, f"listed nowhere in pyproject.toml's packages: {missing}"
+    assert not any(name.startswith(("livegen/bench_", "livegen/scripts/", "tests/")) for name in names)
+
+
 def test_the_wheel_carries_the_presets_and_the_demos_call(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in PRESETS:
         assert {f"livegen/presets/{name}/weights.npz", f"livegen/presets/{name}/preset.json"} <= names
         assert any(entry.startswith(f"livegen/presets/{name}/calls/") for entry in names), f"{name} has no calls/"
     assert DEMO_CALL in names
+    assert not any(name.endswith(".log") for name in names), "the training logs stay in the repository"
 
 
 def test_installed_livegen_runs_from_the_wheel_not_the_checkout(user):
-    where = user("python", "-c", "import livegen; print(livegen.__file__)")
+    where = user("python", "-c", "import livegen, livegen.training; print(livegen.__file__, livegen.training.__file__)")
     assert where.returncode == 0, where.stderr
-    assert ROOT not in Path(where.stdout.strip()).parents
+    for module in where.stdout.split():
+        assert ROOT not in Path(module).parents
     version = user("livegen", "--version")
     assert version.returncode == 0, version.stderr
     assert version.stdout.split()[-1] == livegen.__version__

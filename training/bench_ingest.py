@@ -1,7 +1,7 @@
 """How fast MIDI files are read: our mido path against music21 on the same files, and a whole
 folder's ingest in one and in several processes.
 
-``python -m training.bench_ingest FOLDER 1 2`` prints the ingest rows for 1 and 2 processes.
+``python -m livegen.training.bench_ingest FOLDER 1 2`` prints the ingest rows for 1 and 2 processes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from livegen.music.midifile import MidiFileError, read_midi
-from training.midi_folder import MIDI_SUFFIXES, ingest, music_files, read_music21
+from livegen.training.midi_folder import MIDI_SUFFIXES, ingest, music_files, read_music21
 
 
 def bench_ingest(folder) -> dict:

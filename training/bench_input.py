@@ -1,6 +1,6 @@
 """Memory and speed of the training input on a folder: read, encode to disk, split, one epoch read.
 
-Run it in a fresh process (``python -m training.bench_input FOLDER``): peak RSS is the process's
+Run it in a fresh process (``python -m livegen.training.bench_input FOLDER``): peak RSS is the process's
 own, taken after TensorFlow is imported and again at the end, so the difference is the input's.
 """
 
@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from training.config import TrainConfig
-from training.preparation import TOKENS_FILE, prepare_data
+from livegen.training.config import TrainConfig
+from livegen.training.preparation import TOKENS_FILE, prepare_data
 
 
 def bench_input(folder, config: TrainConfig = TrainConfig()) -> dict:

@@ -17,9 +17,9 @@ import tensorflow as tf
 
 from livegen.music import codec, voices
 from livegen.model.runtime import StepModel
-from training.model import build_model, export_weights
-from training.config import TrainConfig
-from training.trainer import new_model
+from livegen.training.model import build_model, export_weights
+from livegen.training.config import TrainConfig
+from livegen.training.trainer import new_model
 
 NOTEBOOK_WINDOW = 40
 

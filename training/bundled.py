@@ -1,11 +1,11 @@
-"""Train a bundled preset reproducibly from music21's own corpus: ``python -m training.bundled NAME``.
+"""Train a bundled preset reproducibly from music21's own corpus: ``python -m livegen.training.bundled NAME``.
 
 Each style names its corpus pieces, how they are exported and how the model is sized. The
-pieces go through :func:`training.midi_folder.piece_from_score` (pickups kept off the beat) into
+pieces go through :func:`livegen.training.midi_folder.piece_from_score` (pickups kept off the beat) into
 one ``.mid`` per piece in a work folder outside the repository (reused when complete), then
-:func:`training.trainer.train` fits the preset into ``livegen/presets/NAME`` with a fixed seed, its log
-appended to ``livegen/presets/NAME.log``. After training the model card gains the evaluation
-(:mod:`training.card`). An interrupted run continues with ``--resume``.
+:func:`livegen.training.trainer.train` fits the preset into ``presets/NAME`` with a fixed seed, its log
+appended to ``presets/NAME.log``. After training the model card gains the evaluation
+(:mod:`livegen.training.card`). An interrupted run continues with ``--resume``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import click
 
 from livegen.model.preset import DEFAULT_TOP_P, bundled_dir
 from livegen.music.key import KEY_MODES
-from training import card  # with STYLES, at start-up: one version of both (a stale card: rerun --card-only)
-from training.config import TrainConfig
+from livegen.training import card  # with STYLES, at start-up: one version of both (a stale card: rerun --card-only)
+from livegen.training.config import TrainConfig
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PRESETS = bundled_dir()
@@ -153,7 +153,7 @@ def cache_root() -> Path:
 def export_pieces(style: Style, folder: Path, limit: int | None, log) -> dict:
     """Write the style's pieces as ``.mid`` files into ``folder``; reuse a complete earlier export."""
     from livegen.music.midifile import write_midi
-    from training.midi_folder import piece_from_score
+    from livegen.training.midi_folder import piece_from_score
 
     marker = folder / EXPORT_MARKER
     wanted = style.max_pieces if limit is None else min(limit, style.max_pieces)
@@ -226,7 +226,7 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
     if not card_only:
         log(f"== {name}: {style.description}; resume={resume}, limit={limit}")
         export_pieces(style, folder, limit, log)
-        from training.trainer import train
+        from livegen.training.trainer import train
 
         train(folder, out, config, resume=resume, log=log)
     card.complete_card(style, folder, out, config, log, before)
@@ -238,7 +238,7 @@ def build(name: str, resume: bool = False, limit: int | None = None, out: Path |
 @click.option("--resume", is_flag=True, help="Continue an interrupted fit from its checkpoint.")
 @click.option("--limit", type=click.IntRange(2), help="Smoke test: only the first N pieces.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Preset directory (default livegen/presets/NAME).")
+              help="Preset directory (default presets/NAME).")
 @click.option("--epochs", type=click.IntRange(1), help="Override the epoch cap (smoke tests).")
 @click.option("--max-minutes", type=click.FloatRange(0, 100_000),
               help="Override the fitting-time cap (a resumed fit may change it; 0: none).")

@@ -8,8 +8,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from training.checkpoint import Progress, save_checkpoint
-from training.config import TrainConfig
+from livegen.training.checkpoint import Progress, save_checkpoint
+from livegen.training.config import TrainConfig
 
 
 def across_workers(strategy: tf.distribute.Strategy) -> bool:

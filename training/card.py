@@ -1,6 +1,6 @@
 """A bundled preset's full model card: source and licence, evaluation, a sample answer, how it plays.
 
-Run after training (``python -m training.bundled NAME --card-only`` redoes it): it recovers the
+Run after training (``python -m livegen.training.bundled NAME --card-only`` redoes it): it recovers the
 trainer's validation files (same split, same seed), ships some of them in the preset's
 ``calls/`` folder so ``livegen eval --preset NAME`` can be rerun anywhere, evaluates the preset
 on them against its training pieces, draws and renders a sample answer, and rewrites
@@ -52,9 +52,9 @@ def complete_card(style, folder: Path, out: Path, config, log, before: Path | No
     ``before``: the folder of the preset this fit replaces; its evaluation goes beside the new
     one in the card, read before anything is written.
     """
-    from training.dataset import split_by_file
-    from training.midi_folder import ingest
-    from training.export import model_card
+    from livegen.training.dataset import split_by_file
+    from livegen.training.midi_folder import ingest
+    from livegen.training.export import model_card
 
     folder, out = Path(folder), Path(out)
     earlier = _earlier(before)
@@ -221,7 +221,7 @@ def _sections(style, config: dict, export: dict, result: dict, sample: dict, aud
 ## Source and licence
 
 {style.description}: {style.corpus}, from the music21 package's own corpus (no download).
-`python -m training.bundled {style.name}` exported {export['written']} pieces to MIDI through
+`python -m livegen.training.bundled {style.name}` exported {export['written']} pieces to MIDI through
 `piece_from_score` (pickups kept off the beat), {len(export['skipped'])} could not be read by
 music21{':' if skipped else '.'}{skipped}
 

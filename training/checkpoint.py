@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from livegen.atomic import atomic_write, replacing, write_atomically
-from training.config import TrainConfig, TrainingError
+from livegen.training.config import TrainConfig, TrainingError
 
 MODEL_FILE = "model.keras"
 BEST_WEIGHTS_FILE = "best-weights.npz"

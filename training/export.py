@@ -22,12 +22,12 @@ from livegen.evaluate.calls import CALLS_FOLDER
 from livegen.model import preset
 from livegen.music import codec
 from livegen.music.key import tells_mode
-from training.checkpoint import Progress, base_record
-from training.config import TrainConfig, vocab_size
-from training.dataset import TokenStore, make_tf_dataset, select_streams, write_token_store
-from training.midi_folder import IngestReport, read_folder
-from training.model import build_model, export_weights, import_weights, model_dims
-from training.preparation import TrainingData, relative_name
+from livegen.training.checkpoint import Progress, base_record
+from livegen.training.config import TrainConfig, vocab_size
+from livegen.training.dataset import TokenStore, make_tf_dataset, select_streams, write_token_store
+from livegen.training.midi_folder import IngestReport, read_folder
+from livegen.training.model import build_model, export_weights, import_weights, model_dims
+from livegen.training.preparation import TrainingData, relative_name
 
 KEY_MODE_WORDS = {
     "canonical": "each piece transposed to C major / A minor by its estimated key",

@@ -1,7 +1,7 @@
 """Export the bundled example folder: Bach chorales from music21's corpus as .mid, plus one
 broken file, so ``livegen train examples/chorales`` works out of the box.
 
-Run: ``python -m training.make_examples [OUT]`` (default ``examples/chorales``).
+Run: ``python -m livegen.training.make_examples [OUT]`` (default ``examples/chorales``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from livegen.music.midifile import read_midi, write_midi
-from training.midi_folder import piece_from_score
+from livegen.training.midi_folder import piece_from_score
 
 CHORALES_PER_MODE = 12
 CHORALE_NAME = re.compile(r"bwv\d+\.\d+\.mxl")
@@ -26,7 +26,7 @@ README = """\
 corpus bundled with music21 (MusicXML encodings; the music is public domain). The first
 {per_mode} major-key and first {per_mode} minor-key chorales, in the corpus's file order,
 were taken. Pickup (anacrusis) bars keep their place after the bar line; each voice is its
-own track and channel. Made by `python -m training.make_examples`.
+own track and channel. Made by `python -m livegen.training.make_examples`.
 
 `broken.mid` is broken on purpose (its header is cut short): training must skip it, name it,
 and give the reason.

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.config import TrainConfig, TrainingError
-from training.dataset import TokenStore, make_tf_dataset, select_streams, split_by_file, write_token_store
-from training.midi_folder import IngestReport, format_report, read_folder
+from livegen.training.config import TrainConfig, TrainingError
+from livegen.training.dataset import TokenStore, make_tf_dataset, select_streams, split_by_file, write_token_store
+from livegen.training.midi_folder import IngestReport, format_report, read_folder
 
 TOKENS_FILE = "tokens.bin"
 MAX_LISTED_REASONS = 20

@@ -10,7 +10,7 @@ worker runs the same steps with its writes going to a scratch folder. Losses are
 token and are compared with an order-3 Markov model fitted on the same training streams.
 
 A fine-tune (``base``: a loaded preset) starts from the base's weights, with its vocabulary, key
-handling and size (``training.config.fine_tune_config`` makes such a config); its checkpoint
+handling and size (``livegen.training.config.fine_tune_config`` makes such a config); its checkpoint
 records the base, and its card compares it with the base on the same held-out files.
 """
 
@@ -28,12 +28,12 @@ import keras
 import keras.src.backend.tensorflow.trainer as keras_tf_trainer
 import tensorflow as tf
 
-from training.callbacks import Checkpoint, FitClock, ResumableEarlyStopping, TimeLimit, across_workers
-from training.checkpoint import Progress, base_record, load_checkpoint, record_base, work_dir
-from training.config import STRATEGIES, TrainConfig, TrainingError, base_differences, vocab_size
-from training.export import export
-from training.model import build_model, import_weights
-from training.preparation import TOKENS_FILE, TrainingData, prepare_data
+from livegen.training.callbacks import Checkpoint, FitClock, ResumableEarlyStopping, TimeLimit, across_workers
+from livegen.training.checkpoint import Progress, base_record, load_checkpoint, record_base, work_dir
+from livegen.training.config import STRATEGIES, TrainConfig, TrainingError, base_differences, vocab_size
+from livegen.training.export import export
+from livegen.training.model import build_model, import_weights
+from livegen.training.preparation import TOKENS_FILE, TrainingData, prepare_data
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:

@@ -11,8 +11,8 @@ INGEST_PRESET = "chorale"  # its held-out calls ship in the package, so an insta
 def comparison_rows(quick: bool) -> dict:
     """Keras against the numpy step, music21 against our MIDI reader, sequence against window training."""
     try:
-        from training.bench_ingest import bench_ingest
-        from training.bench_training import bench_keras_step, bench_training
+        from livegen.training.bench_ingest import bench_ingest
+        from livegen.training.bench_training import bench_keras_step, bench_training
     except ImportError as error:
         return {"skipped": f"needs the [train] extra (TensorFlow, music21): {error}"}
     rows = {"keras_step": bench_keras_step(predict_calls=20 if quick else 200, steps=100 if quick else 2000)}

@@ -104,8 +104,8 @@ def train(folder, out_dir, epochs, hidden, layers, embedding, seq_len, batch, va
     """Train a preset on a folder of MIDI (and MusicXML/kern/ABC) files, or fine-tune one (--from)."""
     context = click.get_current_context()
     try:
-        from training.config import TrainConfig, fine_tune_config
-        from training.trainer import train as run_training
+        from livegen.training.config import TrainConfig, fine_tune_config
+        from livegen.training.trainer import train as run_training
     except ImportError as error:
         raise Failure(
             f"training needs the [train] extra (TensorFlow, music21): {error}. "

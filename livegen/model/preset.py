@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+import livegen.presets  # data only: found through the import system, installed or editable
 from livegen.errors import LivegenError
 from livegen.music import codec, voices
 from livegen.music.key import KEY_MODES, tells_mode
@@ -77,11 +78,14 @@ class Preset:
 
 
 def bundled_dir() -> Path:
-    """Where bundled presets live: ``LIVEGEN_PRESETS`` or the installed package's ``presets/``."""
+    """Where bundled presets live: ``LIVEGEN_PRESETS`` or the installed ``livegen.presets``.
+
+    The repository's top-level ``presets/`` folder is installed under that name (pyproject.toml).
+    """
     override = os.environ.get("LIVEGEN_PRESETS")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "presets"
+    return Path(livegen.presets.__file__).resolve().parent
 
 
 def find(name_or_path: str) -> Path:

@@ -4,8 +4,13 @@ import json
 import subprocess
 import sys
 
+import pytest
 
-def test_quick_bench_runs_and_reports_every_live_row(tmp_path):
+
+# Its JACK rows open real ports on the session's server: a real-port test, run with the others (a bench
+# left among the in-process tests would open its ports on whatever server happened to be running).
+@pytest.mark.jack
+def test_quick_bench_runs_and_reports_every_live_row(jack_server, tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run([sys.executable, "-m", "livegen", "bench", "--quick", "--no-compare", "--json", str(out)],
                             capture_output=True, text=True, timeout=300)
@@ -16,3 +21,5 @@ def test_quick_bench_runs_and_reports_every_live_row(tmp_path):
     assert numbers["scheduler"]["messages"] > 0
     assert "| model step (numpy, 256x2, hearing 8 voices) |" in result.stdout
     assert numbers["step_without_voices"]["p99_ms"] > 0
+    assert numbers["jack_server"]["started_here"] is False, "the bench used the running server"
+    assert numbers["jack"]["notes"] > 0 and numbers["answer_on_jack"]["phrases"] >= 1

@@ -19,6 +19,10 @@ class LivegenError(Exception):
     """A problem the user can fix; its message says what is wrong and what to do."""
 
 
+class SettingError(LivegenError, ValueError):
+    """A setting out of its range or one livegen does not know (an option, a knob, a settings file)."""
+
+
 def log_folder() -> Path:
     """Where bug reports go: ``$XDG_STATE_HOME/livegen`` (``~/.local/state/livegen`` by default)."""
     base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"

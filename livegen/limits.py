@@ -4,6 +4,7 @@ and the command line's option reads it (``livegen.cli.options.LimitType``), so b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from livegen.errors import SettingError
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Limit:
         return above and below
 
     def check(self, value):
-        """``value`` itself when it lies in the range; otherwise a ValueError that names it."""
+        """``value`` itself when it lies in the range; otherwise a SettingError that names it."""
         if not self.holds(value):
-            raise ValueError(f"{self.name} must be {self.rule}, got {value:g}")
+            raise SettingError(f"{self.name} must be {self.rule}, got {value:g}")
         return value

@@ -53,3 +53,20 @@ def test_a_bug_in_the_engine_thread_is_kept_in_a_log_and_shown_with_debug(jack_s
         assert "Traceback (most recent call last)" in result.stderr and "in tick" in result.stderr
     else:
         assert "Traceback" not in result.stderr and "(run with --debug to see it here)" in result.stderr
+
+
+def test_a_plain_value_error_is_a_bug_with_its_traceback_kept_not_a_users_mistake(monkeypatch, tmp_path):
+    from livegen.model import preset
+
+    def broken(name):
+        raise ValueError("an internal check failed")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(preset, "load", broken)
+    result = CliRunner().invoke(cli, ["generate", "--preset", "chorale", "--prime",
+                                      "livegen/demo/phrases/call-d-minor.mid", "-o", str(tmp_path / "o.mid")])
+    (log,) = (tmp_path / "state" / "livegen").glob("bug-*.log")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: livegen hit a bug (ValueError: an internal check failed) while it ran "
+                                    f"'livegen generate'; the traceback is in {log}")
+    assert "in broken" in log.read_text()

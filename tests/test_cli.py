@@ -119,6 +119,33 @@ def test_reconnect_with_virtual_ports_is_refused_with_why():
     assert "--virtual ports are livegen's own and never disappear" in result.stderr
 
 
+@pytest.mark.parametrize("arguments, message", [
+    (["--bpm", "auto", "--metronome"], "--bpm auto takes the tempo from your playing: it cannot go with --metronome"),
+    (["--bpm", "auto", "--count-in", "1"], "a --count-in needs a tempo to count in"),
+    (["--clock", "in", "--send-clock"], "--clock follows another clock: it cannot go with --metronome, --count-in"),
+    (["--clock", "in", "--count-in", "2"], "--clock follows another clock"),
+    (["--clock", "in", "--bpm", "auto"], "it cannot go with --clock, which sets the beat itself"),
+    (["--lowest", "C5", "--highest", "C4"], "the lowest note (72) is above the highest (60)"),
+    (["--knob", "volume=7"], "no knob called 'volume'"),
+    (["--session-memory", "/no/such/folder/me.json"], "there is no folder '/no/such/folder' to keep it in"),
+])
+def test_options_that_cannot_go_together_are_refused_before_any_port_or_preset_opens(arguments, message):
+    from livegen.cli import cli
+
+    result = CliRunner().invoke(cli, ["play", "--virtual", "--preset", "no-such-preset", *arguments])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "no-such-preset" not in result.output
+
+
+def test_a_knob_file_that_is_not_json_is_a_one_line_error(tmp_path):
+    from livegen.cli import cli
+
+    broken = tmp_path / "knobs.json"
+    broken.write_text("temperature = 21")
+    result = CliRunner().invoke(cli, ["play", "--virtual", "--knobs", str(broken)])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: cannot read the knob file {broken}")
+
+
 @pytest.mark.parametrize("bpm", ["0", "19.5", "400.5"])
 def test_a_nonsense_tempo_is_refused_with_the_clocks_own_message(bpm):
     from livegen.cli import cli

@@ -353,6 +353,6 @@ def test_a_melody_over_a_held_bass_is_not_a_lone_melody():
     companion.hear(mido.Message("note_on", note=40, velocity=70), 0.0)  # E held under the tune
     now = play_call(companion, 0.0, [69, 69, 71, 71, 67])
     companion.hear(mido.Message("note_off", note=40), now)
-    assert companion.priming.seed.player_ending() is None
+    assert companion.seed.player_ending() is None
     run_until(companion, now, now + 2.0)
     assert companion.status == ANSWERING and companion.key == Key(4, "minor")

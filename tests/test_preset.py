@@ -137,26 +137,27 @@ def test_an_unknown_name_lists_the_bundled_presets(tmp_path, monkeypatch):
     assert preset.load("p").name == "p"
 
 
-def test_play_samples_at_the_presets_top_p_unless_the_player_names_one(tmp_path):
-    from livegen.cli.play import sampling_config
+def choice(**given):
+    """What a player chose on play's command line: the defaults, and ``given``."""
+    from livegen.cli.play_options import SamplingChoice
 
+    return SamplingChoice(**{"temperature": 0.9, "top_p": None, "polyphony": 6, "density": 1.0,
+                             "lowest": codec.PITCH_LOW, "highest": codec.PITCH_HIGH, "key_lock": False,
+                             "cadence": None, **given})
+
+
+def test_play_samples_at_the_presets_top_p_unless_the_player_names_one(tmp_path):
     loaded = preset.load(str(write(tmp_path, sampling={"top_p": 1.0})))
-    ranges = {"temperature": 0.9, "polyphony": 6, "density": 1.0, "lowest": codec.PITCH_LOW, "highest": codec.PITCH_HIGH,
-              "cadence": None}
-    assert sampling_config(loaded, top_p=None, **ranges).top_p == 1.0
-    assert sampling_config(loaded, top_p=0.8, **ranges).top_p == 0.8
+    assert choice(top_p=None).config(loaded).top_p == 1.0
+    assert choice(top_p=0.8).config(loaded).top_p == 0.8
 
 
 def test_answers_close_as_the_preset_says_unless_the_player_says_otherwise(tmp_path):
-    from livegen.cli.play import sampling_config
-
-    ranges = {"temperature": 0.9, "top_p": None, "polyphony": 6, "density": 1.0, "lowest": codec.PITCH_LOW,
-              "highest": codec.PITCH_HIGH}
     closing = preset.load(str(write(tmp_path / "closing")))
-    assert closing.cadence and sampling_config(closing, cadence=None, **ranges).cadence
-    assert not sampling_config(closing, cadence=False, **ranges).cadence
+    assert closing.cadence and choice(cadence=None).config(closing).cadence
+    assert not choice(cadence=False).config(closing).cadence
     open_ended = preset.load(str(write(tmp_path / "open", sampling={"cadence": False})))
-    assert not sampling_config(open_ended, cadence=None, **ranges).cadence
-    assert sampling_config(open_ended, cadence=True, **ranges).cadence
+    assert not choice(cadence=None).config(open_ended).cadence
+    assert choice(cadence=True).config(open_ended).cadence
     with pytest.raises(preset.PresetError, match="sampling's cadence must be true or false, got 'yes'"):
         write(tmp_path / "nonsense", sampling={"cadence": "yes"})

@@ -20,7 +20,7 @@ def signal_soon(signum, after=0.3):
 @pytest.mark.parametrize("signum, reason", [(signal.SIGINT, "stopped by Ctrl-C"),
                                             (signal.SIGTERM, "stopped by SIGTERM")])
 def test_a_stop_signal_ends_the_supervision_loop_and_the_handlers_come_back(tiny_preset, signum, reason):
-    session = Session(preset.load(str(tiny_preset)), CompanionConfig(), SamplingConfig(), PortsConfig())
+    session = Session((preset.load(str(tiny_preset)),), CompanionConfig(), SamplingConfig(), PortsConfig())
     before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     signal_soon(signum)
     started = time.monotonic()

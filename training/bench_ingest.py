@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from livegen.music.midifile import MidiFileError, read_midi
+from livegen.training.config import TrainingError
 from livegen.training.midi_folder import MIDI_SUFFIXES, ingest, music_files, read_music21
 
 
@@ -22,7 +23,7 @@ def bench_ingest(folder) -> dict:
     paths = [path for path in music_files(Path(folder)) if path.suffix.lower() in MIDI_SUFFIXES]
     readable = [path for path in paths if _reads(path)]
     if not readable:
-        raise ValueError(f"{folder} holds no readable MIDI files to measure")
+        raise TrainingError(f"{folder} holds no readable MIDI files to measure")
     read_music21(readable[0])  # music21's imports and first-call set-up are not parsing time
     mido_seconds = min(_seconds(read_midi, readable) for _ in range(3))
     music21_seconds = _seconds(read_music21, readable)

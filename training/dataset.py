@@ -22,6 +22,7 @@ import tensorflow as tf
 from livegen.music import codec, voices
 from livegen.music.hearing import hearing
 from livegen.music.key import Key, estimate_key
+from livegen.training.config import TrainingError
 
 TOKEN_DTYPE = np.min_scalar_type(codec.MODAL_VOCAB_SIZE - 1)  # one byte a token on disk
 # Windows mixed at once when shuffling (~2 KB each at seq_len 256): a fixed bound, not the corpus.
@@ -145,7 +146,7 @@ def select_streams(files, augmented: bool, minor_repeat: int = 1) -> tuple[np.nd
 def split_by_file(items, val_split: float, seed: int) -> tuple[list, list]:
     """``(train, validation)`` items of ``(path, ...)`` pairs, no file in both; same seed, same split."""
     if not 0 <= val_split < 1:
-        raise ValueError(f"val_split must be at least 0 and below 1, got {val_split}")
+        raise TrainingError(f"val_split must be at least 0 and below 1, got {val_split}")
     files = sorted({str(item[0]) for item in items})
     order = np.random.default_rng(seed).permutation(len(files))
     count = round(val_split * len(files))
@@ -182,7 +183,7 @@ def chunk_stream(tokens, seq_len: int, heard: np.ndarray | None = None) -> list[
     the windows beside their inputs.
     """
     if seq_len < 1:
-        raise ValueError(f"seq_len must be at least 1 token, got {seq_len}")
+        raise TrainingError(f"seq_len must be at least 1 token, got {seq_len}")
     tokens = np.asarray(tokens, dtype=np.int32)
     windows = []
     covered = 0  # index of the last target already weighted

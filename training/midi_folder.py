@@ -28,6 +28,7 @@ from livegen.music.midifile import (
     read_midi,
     time_signature_ticks,
 )
+from livegen.training.config import TrainingError
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 NOTATION_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".krn", ".abc"})
@@ -87,7 +88,7 @@ def read_folder(report: IngestReport, cache_dir=None, progress: bool = True, pro
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is not a folder")
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise ValueError(f"ingest processes must be a whole number of at least 1, got {processes!r}")
+        raise TrainingError(f"ingest processes must be a whole number of at least 1, got {processes!r}")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     digests = []
     paths = music_files(folder)

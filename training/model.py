@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from livegen.music import voices as voice_rows
+from livegen.training.config import TrainingError
 
 
 def build_model(
@@ -93,7 +94,7 @@ def import_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
     expected = set(export_weights(model))
     if set(weights) != expected:
         missing, extra = sorted(expected - set(weights)), sorted(set(weights) - expected)
-        raise ValueError(f"these weights do not fit the model: missing {missing or 'none'}, extra {extra or 'none'}")
+        raise TrainingError(f"these weights do not fit the model: missing {missing or 'none'}, extra {extra or 'none'}")
     model.get_layer("embedding").set_weights([weights["embedding"]])
     if hears_voices(model):
         table = weights["voices"]

@@ -31,7 +31,7 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
     from livegen.live.listener import Listener
     from livegen.music.midifile import Piece
     from livegen.model.preset import Preset
-    from livegen.live.session import PortsConfig, Session
+    from livegen.live.session import PortsConfig, Session, SessionConfig
 
     try:
         ports.select_backend("jack")
@@ -44,8 +44,8 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
     deviations, waits = [], []
     for phrase in range(phrases):
         heard: list[tuple[float, mido.Message]] = []
-        session = Session(Preset(Path("."), config, weights), CompanionConfig(bpm=bpm, answer_bars=1),
-                          SamplingConfig(), PortsConfig(virtual=True), seed=phrase, log=lambda text: None)
+        session = Session((Preset(Path("."), config, weights),), CompanionConfig(bpm=bpm, answer_bars=1),
+                          SamplingConfig(), PortsConfig(virtual=True), SessionConfig(seed=phrase), log=lambda text: None)
         session.open()
         ear = ports.open_input(f"ear-{os.getpid()}", virtual=True, client_name=f"livegen-bench-ear-{os.getpid()}")
         ear_reader = Listener(ear, lambda at, message: heard.append((at, message)))  # polled: a callback can drop

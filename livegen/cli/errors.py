@@ -58,7 +58,7 @@ def reports_errors(command):
         except OSError as error:
             where = f" ({error.filename})" if error.filename and str(error.filename) not in str(error) else ""
             raise Failure(f"{error}{where}") from error
-        except (LivegenError, ValueError) as error:
+        except LivegenError as error:
             raise Failure(str(error)) from error
         except Exception as error:  # a bug: nothing the user did explains it
             raise bug(error, f"ran 'livegen {click.get_current_context().info_name}'") from error

@@ -1,7 +1,9 @@
-"""Options more than one command takes, ``play``'s option groups, and the types they parse."""
+"""Options more than one command takes and the types they parse (``play``'s groups: ``play_options``)."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -110,6 +112,31 @@ class NoteType(click.ParamType):
         return number
 
 
+@dataclass(frozen=True)
+class SamplingChoice:
+    """How adventurous the answer is and which notes it may use, as the player chose (top-p and cadence:
+    None leaves them to the preset)."""
+
+    temperature: float
+    top_p: float | None
+    polyphony: int
+    key_lock: bool
+    cadence: bool | None
+    density: float = 1.0
+    lowest: int = codec.PITCH_LOW
+    highest: int = codec.PITCH_HIGH
+    top_k: int = 0
+    min_p: float = 0.0
+
+    def config(self, preset, scale: frozenset[int] | None = None) -> sampling.SamplingConfig:
+        """The sampler's config for ``preset``: its own top-p and cadence where the player gave none;
+        ``scale``: the pitch classes a key lock keeps (as the preset hears them)."""
+        return sampling.SamplingConfig(temperature=self.temperature, top_p=preset.top_p_or(self.top_p),
+                                       top_k=self.top_k, min_p=self.min_p, max_polyphony=self.polyphony,
+                                       density=self.density, pitch_low=self.lowest, pitch_high=self.highest,
+                                       scale=scale, cadence=preset.cadence_or(self.cadence))
+
+
 def stacked(*decorators):
     """One decorator that applies ``decorators`` so that their options show in the order given."""
 
@@ -144,115 +171,24 @@ polyphony_option = click.option("--polyphony", type=LimitType(sampling.POLYPHONY
                                 help="Most notes sounding at once.")
 
 
-port_options = stacked(
-    click.option("--in", "input_name", default=None,
-                 help="Keyboard port (exact, without ALSA numbers, or a unique part)."),
-    click.option("--out", "output_name", default=None, help="Synth or DAW port the answer goes to."),
-    click.option("--virtual", is_flag=True,
-                 help="Make virtual ports 'livegen:in' and 'livegen-out:answer' to connect to."),
-    click.option("--create", is_flag=True, help="Make a virtual port for a name that does not exist."),
-    backend_option,
-    click.option("--thru", is_flag=True, help="Pass the player's notes through to the output too."),
-    click.option("--thru-to", default=None, metavar="PORT",
-                 help="Pass the player's notes to this port instead (e.g. the DAW track that records you)."),
-    click.option("--also-out", "more_outputs", multiple=True, metavar="PORT",
-                 help="Send the answer to this port as well (repeatable): a second synth, a DAW track."),
-    click.option("--program", type=click.IntRange(1, 128), default=None,
-                 help="General MIDI program (instrument) sent on --out-channel at start, e.g. 1 piano, 20 organ."),
-    click.option("--clock", "clock_name", default=None,
-                 help="Follow the MIDI clock (tempo, start/stop, song position) from this port; 'in' for --in's."),
-    click.option("--reconnect", is_flag=True,
-                 help="When a port named with --in, --out or --clock disappears, wait for it to come back and "
-                      "carry on (default: stop the session)."),
-)
+def option_group(name: str, build, *decorators, check=None):
+    """``decorators``' options, taken by keyword by ``build``; the command receives what it built as ``name``
+    (``check`` sees it first)."""
 
-preset_options = stacked(
-    click.option("--preset", "preset_names", multiple=True, default=("chorale",), show_default=True,
-                 help="Bundled preset name or preset folder; repeat it to switch between them with the preset "
-                      "knob."),
-    click.option("--mode", type=click.Choice(["answer", "accompany"]), default="answer", show_default=True,
-                 help="answer: call and response; accompany: play along while you play."),
-    click.option("--rest-bars", type=LimitType(engine_config.REST_BARS), default=2, show_default=True,
-                 help="accompany: after this many bars of your silence the model finishes its bar and rests."),
-)
+    def probe():
+        """Only carries the group's options, to learn their names."""
 
-tempo_options = stacked(
-    click.option("--bpm", type=TempoType(), default="100", show_default=True,
-                 help="Tempo, or 'auto': the tempo of your first phrase (60-180 bpm)."),
-    click.option("--beats-per-bar", type=LimitType(engine_config.BEATS_PER_BAR), default=4, show_default=True),
-    click.option("--send-clock", is_flag=True, help="Be the MIDI clock master: send start, 24 PPQN clock and stop."),
-    click.option("--metronome", is_flag=True,
-                 help="Click every beat; the click, not your first note, sets the bar."),
-    click.option("--metronome-channel", type=LimitType(engine_config.CHANNELS["metronome_channel"]),
-                 default=10, show_default=True),
-    click.option("--count-in", type=LimitType(engine_config.COUNT_IN), default=None, metavar="BARS",
-                 help="Click this many bars before you play; the click sets the bar (with --metronome it goes "
-                      "on)."),
-)
+    stacked(*decorators)(probe)
+    names = tuple(param.name for param in probe.__click_params__)
 
-answer_options = stacked(
-    click.option("--phrase-end", type=LimitType(engine_config.PHRASE_END), default=1.0, show_default=True,
-                 help="Beats of silence (no key held, pedal up) that end a phrase."),
-    click.option("--end-phrase-cc", type=LimitType(engine_config.END_PHRASE_CC), default=None,
-                 help="A controller that ends the phrase at once (e.g. a foot switch)."),
-    click.option("--answer-bars", type=LimitType(engine_config.ANSWER_BARS), default=None,
-                 help="Bars the answer lasts (default: as long as the call)."),
-    click.option("--max-answer-bars", type=LimitType(engine_config.MAX_ANSWER_BARS), default=8, show_default=True),
-    click.option("--start-on", type=click.Choice(["beat", "bar"]), default="beat", show_default=True,
-                 help="The answer starts on the next beat or the next bar after the phrase ends."),
-    click.option("--yield/--no-yield", "yield_to_player", default=True, show_default=True,
-                 help="Stop the answer when the player starts again."),
-    click.option("--in-channel", type=LimitType(engine_config.CHANNELS["in_channel"]), default=None,
-                 help="Only hear this channel (default: all)."),
-    click.option("--out-channel", type=LimitType(engine_config.CHANNELS["out_channel"]), default=1, show_default=True),
-    follow_dynamics_option,
-)
+    def apply(command):
+        @functools.wraps(command)
+        def with_group(*args, **kwargs):
+            built = build(**{key: kwargs.pop(key) for key in names})
+            if check is not None:
+                check(built)
+            return command(*args, **kwargs, **{name: built})
 
-knob_options = stacked(
-    click.option("--knob", "knob_bindings", multiple=True, metavar="NAME=CC",
-                 help="Bind a controller to a setting (repeatable): " + ", ".join(KNOBS)
-                      + ". E.g. --knob temperature=21"),
-    click.option("--knobs", "knob_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                 default=None, help="Knob bindings saved by --learn (JSON: {\"temperature\": 21})."),
-    click.option("--learn", "learn_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="MIDI learn: move each knob when asked; the bindings are saved to this file."),
-    click.option("--learn-knobs", default="temperature,top-p,answer-bars,key-lock", show_default=True,
-                 help="Which knobs --learn asks for, in order."),
-)
+        return stacked(*decorators)(with_group)
 
-sampling_options = stacked(
-    temperature_option(0.9),
-    top_p_option,
-    polyphony_option,
-    click.option("--density", type=LimitType(sampling.DENSITY), default=1.0, show_default=True,
-                 help="Above 1, more notes than the preset would play; below 1, fewer."),
-    click.option("--lowest", type=NoteType(), default="A0", show_default=True,
-                 help="Lowest note the model plays (name or number)."),
-    click.option("--highest", type=NoteType(), default="C8", show_default=True,
-                 help="Highest note the model plays."),
-    click.option("--key-lock", is_flag=True, help="Answer only with notes of the call's scale."),
-    cadence_option,
-)
-
-adapt_options = stacked(
-    click.option("--adapt", type=ShareType(check_adapt), default=DEFAULT_ADAPT, show_default=True,
-                 help="How much of your own playing goes into the answer: the companion learns your phrases as "
-                      "you play and mixes them in; 0 answers from the preset alone."),
-    click.option("--session-memory", "memory_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 metavar="FILE", help="Remember what it learned of you: read FILE at the start (if it exists), "
-                                      "write it at the end."),
-)
-
-session_options = stacked(
-    click.option("--seed", type=int, default=None),
-    click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="Write player and answer to this .mid when the session ends."),
-    click.option("--log-timing", "timing_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 metavar="FILE", help="Write when each message was heard and sent (and when it was due), in "
-                                      "seconds, as JSON lines to FILE when the session ends: for timing problems."),
-    click.option("--latency-offset", type=click.FloatRange(0, 500), default=None, metavar="MS",
-                 help="Send this many ms early (default: what 'livegen calibrate' measured for --out, else 0)."),
-    click.option("--duration", type=click.FloatRange(0.1, None), default=None,
-                 help="Stop after this many seconds."),
-    click.option("--quiet", is_flag=True, help="No live status line."),
-)
+    return apply

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -20,11 +19,11 @@ from livegen.live import jackd, ports
 from livegen.live.engine import LISTENING, CompanionConfig
 from livegen.live.keyboard import call_events, play_into
 from livegen.music.key import Key, estimate_key, in_scale_ratio
-from livegen.music.midifile import Piece, read_midi
+from livegen.music.midifile import MidiFileError, Piece, read_midi
 from livegen.model.preset import Preset
 from livegen.live.recorder import MODEL, PLAYER
 from livegen.model.sampling import SamplingConfig
-from livegen.live.session import PortsConfig, Session
+from livegen.live.session import PortsConfig, Session, SessionConfig
 from livegen.render import audio
 
 BUNDLED_CALL = Path(__file__).resolve().parent / "phrases" / "call-g-major.mid"  # travels in the package
@@ -39,22 +38,10 @@ def midi_system(backend: str | None, log):
     except ports.PortError as missing:
         if backend not in (None, "jack") or shutil.which(jackd.COMMAND[0]) is None:
             raise ports.PortError(f"{missing} (for the demo, install JACK: Debian package jackd2)") from missing
-        with _jack_dummy_server(log):
+        with jackd.serving(log=log, purpose=" for the demo"):
             yield ports.select_backend("jack")
         return
     yield choice  # the session reports the choice when it opens its ports
-
-
-@contextlib.contextmanager
-def _jack_dummy_server(log):
-    log(f"no MIDI system is running: starting '{' '.join(jackd.COMMAND)}' for the demo")
-    with tempfile.TemporaryDirectory() as scratch:
-        server = jackd.start(Path(scratch) / "jackd.log")
-        try:
-            yield
-        finally:
-            jackd.stop(server)
-            log("stopped the JACK server started for the demo")
 
 
 @dataclass(frozen=True)
@@ -99,7 +86,7 @@ def run_demo(preset: Preset, call_path: Path, out_dir: Path, backend: str | None
     """Play ``call_path`` into the companion over real ports, let it answer, record and render."""
     piece = read_midi(call_path)
     if not piece.notes:
-        raise ValueError(f"{call_path} holds no notes to play")
+        raise MidiFileError(f"{call_path} holds no notes to play")
     bpm = piece.tempo_bpm
     beats_per_bar = max(1, piece.meter.changes[0][1] // codec.TICKS_PER_BEAT)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -107,8 +94,8 @@ def run_demo(preset: Preset, call_path: Path, out_dir: Path, backend: str | None
     config = CompanionConfig(bpm=bpm, beats_per_bar=beats_per_bar, key_mode=preset.key_mode)
     with midi_system(backend, log):
         sampling = SamplingConfig(temperature=temperature, top_p=preset.top_p, cadence=preset.cadence)
-        session = Session(preset, config, sampling,
-                          PortsConfig(virtual=True, backend=None), seed=seed, record=session_file, log=log)
+        session = Session((preset,), config, sampling, PortsConfig(virtual=True, backend=None),
+                          SessionConfig(seed=seed, record=session_file), log=log)
         stop = threading.Event()
         try:
             session.open()

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from livegen.evaluate.config import EvaluationError
 from livegen.music import codec
 
 ORDER = 3
@@ -81,5 +82,5 @@ class MarkovModel:
             total -= math.log(self.distribution(context)[token])
             count += 1
         if count == 0:
-            raise ValueError("no targets to evaluate: every stream is shorter than 2 tokens")
+            raise EvaluationError("no targets to evaluate: every stream is shorter than 2 tokens")
         return total / count

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livegen.evaluate.config import EvalConfig
+from livegen.evaluate.config import EvalConfig, EvaluationError
 from livegen.evaluate.cutting import cut_windows
 from livegen.evaluate.features import FEATURES, Excerpt, features, random_pitches
 from livegen.model.generate import continue_notes
@@ -52,7 +52,7 @@ def two_sample_accuracy(first: np.ndarray, second: np.ndarray, first_groups, sec
     groups = np.array([str(g) for g in first_groups] + [str(g) for g in second_groups])
     names = np.unique(groups)
     if len(names) < 2:
-        raise ValueError(f"a two-sample test needs excerpts of at least 2 calls, got {len(names)}")
+        raise EvaluationError(f"a two-sample test needs excerpts of at least 2 calls, got {len(names)}")
     order = np.random.default_rng(seed).permutation(names)
     fold_of = {name: index % min(folds, len(names)) for index, name in enumerate(order)}
     fold = np.array([fold_of[g] for g in groups])

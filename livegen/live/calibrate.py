@@ -18,6 +18,7 @@ import mido
 import numpy as np
 
 from livegen.atomic import atomic_write
+from livegen.errors import SettingError
 
 PROBE_PITCHES = range(100, 120)  # high and at velocity 1: as quiet as a note can be
 MAX_OFFSET_MS = 500.0
@@ -80,10 +81,10 @@ def load_all(path: Path | None = None) -> dict[str, float]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read the latency file {path}: {error}; delete it and calibrate again") from error
+        raise SettingError(f"cannot read the latency file {path}: {error}; delete it and calibrate again") from error
     if not isinstance(data, dict) or not all(isinstance(v, (int, float)) and 0 <= v <= MAX_OFFSET_MS
                                              for v in data.values()):
-        raise ValueError(f"the latency file {path} must map port names to milliseconds 0..{MAX_OFFSET_MS:g}")
+        raise SettingError(f"the latency file {path} must map port names to milliseconds 0..{MAX_OFFSET_MS:g}")
     return data
 
 

@@ -6,14 +6,16 @@ external MIDI clock can stand in for this one.
 
 from __future__ import annotations
 
+from livegen.errors import SettingError
+
 TEMPO_RANGE = (20, 400)  # bpm a clock keeps: every tempo livegen takes is checked against this
 
 
 def check_tempo(bpm: float) -> float:
-    """``bpm`` itself if it lies in ``TEMPO_RANGE``; otherwise a ValueError that names it."""
+    """``bpm`` itself if it lies in ``TEMPO_RANGE``; otherwise a SettingError that names it."""
     lowest, highest = TEMPO_RANGE
     if not lowest <= bpm <= highest:
-        raise ValueError(f"tempo must be between {lowest} and {highest} bpm, got {bpm:g}")
+        raise SettingError(f"tempo must be between {lowest} and {highest} bpm, got {bpm:g}")
     return bpm
 
 
@@ -29,6 +31,10 @@ class InternalClock:
     @property
     def bpm(self) -> float:
         return 60.0 / self.seconds_per_beat
+
+    def set_tempo(self, bpm: float) -> None:
+        """A new tempo from now on (``--bpm auto``: the first phrase's)."""
+        self.seconds_per_beat = 60.0 / check_tempo(bpm)
 
     @property
     def started(self) -> bool:
@@ -72,6 +78,10 @@ class ExternalClock:
     @property
     def bpm(self) -> float:
         return 60.0 / self.seconds_per_beat
+
+    def set_tempo(self, bpm: float) -> None:
+        """A new tempo from now on (``--bpm auto``: the first phrase's)."""
+        self.seconds_per_beat = 60.0 / check_tempo(bpm)
 
     @property
     def started(self) -> bool:

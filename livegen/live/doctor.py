@@ -13,10 +13,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import mido
+
 from livegen.live import jackd, jackprobe
 from livegen.live.ports.backend import ALSA_SEQUENCER
-from livegen.live.scheduler import REALTIME_PRIORITY
+from livegen.live.scheduler import REALTIME_PRIORITY, Scheduler
 
+PROBE_GAP_S = 0.004  # the scheduler's probe: a message due this often (as an answer's notes can be)
 SEND_BUDGET_MS = 1.5  # the scheduler's own: wake 1 ms early and spin, then at most a GIL switch (0.5 ms)
 LONGEST_USEFUL_PERIOD = 2048  # frames: beyond this JACK alone adds over 40 ms, which a player hears
 GOVERNORS = Path("/sys/devices/system/cpu")
@@ -103,12 +106,11 @@ def realtime_priority(seconds: float = 2.0) -> Finding:
         except (AttributeError, OSError) as error:
             result["realtime"] = False
             result["why"] = str(error)
-        result["late_ms"] = wake_up_lateness_ms(seconds)
 
     thread = threading.Thread(target=probe, name="livegen-doctor-realtime")
     thread.start()
     thread.join()
-    late = result["late_ms"]
+    late = wake_up_lateness_ms(seconds)
     woke = f"its loop woke up to {late:.2f} ms late in {seconds:g} s"
     if not result["realtime"]:
         return Finding("realtime", False, f"no realtime priority for livegen's scheduler ({result['why']}); {woke}",
@@ -121,19 +123,35 @@ def realtime_priority(seconds: float = 2.0) -> Finding:
     return Finding("realtime", True, f"SCHED_FIFO granted; {woke}")
 
 
-def wake_up_lateness_ms(seconds: float, now=time.perf_counter) -> float:
-    """The scheduler's loop without sending: sleep until 1 ms before a deadline 4 ms away, spin to it;
-    the worst lateness in milliseconds."""
-    wake = threading.Event()
-    worst = 0.0
-    end = now() + seconds
-    while now() < end:
-        due = now() + 0.004
-        wake.wait(0.003)
-        while now() < due:
-            pass
-        worst = max(worst, now() - due)
-    return 1000 * worst
+class _Nowhere:
+    """A port that drops what it is sent and says when the last expected message came."""
+
+    name = "nowhere"
+
+    def __init__(self, expected: int) -> None:
+        self.left = expected
+        self.all_sent = threading.Event()
+
+    def send(self, message) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.all_sent.set()
+
+
+def wake_up_lateness_ms(seconds: float) -> float:
+    """livegen's scheduler itself (its thread asks for realtime priority as in a session), sending a
+    message due every ``PROBE_GAP_S`` to a port that drops them; its worst lateness in milliseconds."""
+    count = max(1, round(seconds / PROBE_GAP_S))
+    port = _Nowhere(count)
+    scheduler = Scheduler(port)
+    first = time.perf_counter() + PROBE_GAP_S
+    scheduler.send_at([(first + index * PROBE_GAP_S, mido.Message("clock")) for index in range(count)])
+    scheduler.start()
+    try:
+        port.all_sent.wait(seconds + 1.0)
+    finally:
+        scheduler.stop(panic=False)
+    return 1000 * max(scheduler.lateness, default=0.0)
 
 
 def cpu_governor(root: Path = GOVERNORS) -> Finding:

@@ -65,19 +65,21 @@ def start(log_path: Path, command=COMMAND, timeout: float = START_TIMEOUT_S) -> 
 
 
 @contextlib.contextmanager
-def serving(command=COMMAND, log=print):
+def serving(command=COMMAND, log=print, purpose: str = ""):
     """The JACK server that runs, or ``command`` started here (its log in a scratch folder) and
-    stopped on the way out; yields whether it was started here."""
+    stopped on the way out, each said in ``log`` (``purpose``: " for the demo"); yields whether it
+    was started here."""
     if server_running():
         yield False
         return
-    log(f"no JACK server is running: starting '{' '.join(command)}'")
+    log(f"no JACK server is running: starting '{' '.join(command)}'{purpose}")
     with tempfile.TemporaryDirectory() as scratch:
         server = start(Path(scratch) / "jackd.log", command)
         try:
             yield True
         finally:
             stop(server)
+            log(f"stopped the JACK server started{purpose}")
 
 
 def stop(server: subprocess.Popen) -> None:

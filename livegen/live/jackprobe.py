@@ -8,6 +8,7 @@ process of its own, and reads its lines).
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import subprocess
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass
 
 from livegen.errors import LivegenError
+
+LOG = logging.getLogger(__name__)
 
 
 class JackProbeError(LivegenError, OSError):
@@ -36,11 +39,14 @@ class JackSettings:
 
 
 def _jack():
-    """The JACK-Client module, or JackProbeError naming what is missing."""
+    """The JACK-Client module, or JackProbeError naming what is missing. libjack's own messages (its
+    complaints when no server runs, among them) go to livegen's log, shown with ``--debug``."""
     try:
         import jack
     except OSError as error:  # JACK-Client loads libjack at import
         raise JackProbeError(f"the JACK library is not installed ({error}); Debian: apt-get install jackd2") from error
+    jack.set_error_function(LOG.debug)
+    jack.set_info_function(LOG.debug)
     return jack
 
 

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from livegen.errors import SettingError
+
 
 @dataclass(frozen=True)
 class Knob:
@@ -71,9 +73,9 @@ def parse_binding(text: str) -> tuple[int, str]:
     """``NAME=CC`` (as on the command line) to ``(cc, name)``, with a message naming what is wrong."""
     name, _, number = text.partition("=")
     if name not in KNOBS:
-        raise ValueError(f"no knob called {name!r}; knobs: {', '.join(KNOBS)}")
+        raise SettingError(f"no knob called {name!r}; knobs: {', '.join(KNOBS)}")
     if not number.isdigit() or not 0 <= int(number) <= 127:
-        raise ValueError(f"knob {name!r} needs a controller number 0..127, as in {name}=21; got {number!r}")
+        raise SettingError(f"knob {name!r} needs a controller number 0..127, as in {name}=21; got {number!r}")
     return int(number), name
 
 
@@ -82,9 +84,9 @@ def load(path: Path) -> dict[int, str]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read the knob file {path}: {error}") from error
+        raise SettingError(f"cannot read the knob file {path}: {error}") from error
     if not isinstance(data, dict):
-        raise ValueError(f"the knob file {path} must hold an object like {{\"temperature\": 21}}")
+        raise SettingError(f"the knob file {path} must hold an object like {{\"temperature\": 21}}")
     return dict(parse_binding(f"{name}={number}") for name, number in data.items())
 
 

@@ -12,6 +12,7 @@ from livegen.model.cadence import Cadence
 from livegen.model.echo import EchoGuard
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler
+from livegen.errors import SettingError
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def continue_notes(model: StepModel, key_mode: str, prime, meter: codec.Meter, b
     the key's tonic chord in its last bar (:mod:`livegen.model.cadence`).
     """
     if bars < 1:
-        raise ValueError(f"bars to generate must be at least 1, got {bars}")
+        raise SettingError(f"bars to generate must be at least 1, got {bars}")
     heard = hear(key_mode, prime, meter)
     dynamics = Dynamics(follow_dynamics)
     prime_level = level(note.velocity for note in sorted(prime, key=lambda note: note.onset))

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from livegen.errors import SettingError
 from livegen.limits import Limit
 from livegen.model.cadence import Cadence
 from livegen.music import codec
@@ -48,12 +49,12 @@ class SamplingConfig:
                              (MIN_P, self.min_p), (DENSITY, self.density), (POLYPHONY, self.max_polyphony)):
             limit.check(value)
         if not codec.PITCH_LOW <= self.pitch_low <= self.pitch_high <= codec.PITCH_HIGH:
-            raise ValueError(
+            raise SettingError(
                 f"pitch range must lie within {codec.PITCH_LOW}..{codec.PITCH_HIGH} with low <= high, "
                 f"got {self.pitch_low}..{self.pitch_high}"
             )
         if self.scale is not None and (not self.scale or not set(self.scale) <= set(range(12))):
-            raise ValueError(f"scale must be a non-empty set of pitch classes 0..11, got {sorted(self.scale)}")
+            raise SettingError(f"scale must be a non-empty set of pitch classes 0..11, got {sorted(self.scale)}")
 
 
 MAX_BLEND_WEIGHT = 1.0 - 1e-6  # the model keeps a share: every token the grammar allows stays possible

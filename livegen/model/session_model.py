@@ -26,6 +26,7 @@ import numpy as np
 
 from livegen.model.sampling import Blend
 from livegen.music import codec
+from livegen.errors import SettingError
 
 ORDERS = 6  # the longest context, in tokens (velocities left out)
 CONTEXTS_KEPT = 16384
@@ -37,9 +38,9 @@ Context = tuple  # the last tokens a stream heard, as the session model reads th
 
 
 def check_adapt(adapt: float) -> float:
-    """``adapt`` if it lies in 0..1, else a ValueError a musician understands."""
+    """``adapt`` if it lies in 0..1, else a SettingError a musician understands."""
     if not 0.0 <= adapt <= 1.0:
-        raise ValueError(f"how much of your playing goes into the answer (adapt) must be between 0 and 1, got {adapt}")
+        raise SettingError(f"how much of your playing goes into the answer (adapt) must be between 0 and 1, got {adapt}")
     return adapt
 
 

@@ -11,15 +11,16 @@ from its own level) intact, and ``follow=0`` keeps the model's velocities as the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from livegen.errors import SettingError
 
 LEVEL_NOTES = 8  # the player's level: their last few notes, so a crescendo is followed within a phrase
 DEFAULT_FOLLOW = 1.0
 
 
 def check_follow(follow: float) -> float:
-    """``follow`` if it lies in 0..1, else a ValueError a musician understands."""
+    """``follow`` if it lies in 0..1, else a SettingError a musician understands."""
     if not 0.0 <= follow <= 1.0:
-        raise ValueError(f"how closely the answer follows your dynamics must be between 0 and 1, got {follow}")
+        raise SettingError(f"how closely the answer follows your dynamics must be between 0 and 1, got {follow}")
     return follow
 
 
@@ -44,6 +45,10 @@ class Dynamics:
 
     def __post_init__(self) -> None:
         check_follow(self.follow)
+
+    def set_follow(self, follow: float) -> None:
+        """The dynamics knob: from the next note booked."""
+        self.follow = check_follow(follow)
 
     def velocity(self, model_velocity: int, player_level: float | None) -> int:
         """The velocity to play for a note the model chose at ``model_velocity``."""

@@ -18,6 +18,7 @@ from collections import deque
 from livegen.music import codec
 from livegen.live.engine.fork import Fork, Lookahead, Planned
 from livegen.live.engine.performance import Performance
+from livegen.live.engine.seed import SeedBuffer
 
 REPLAN_MARGIN_S = 0.004  # notes due sooner than this are on their way out and are kept
 
@@ -25,10 +26,11 @@ REPLAN_MARGIN_S = 0.004  # notes due sooner than this are on their way out and a
 class Accompanying:
     """The accompaniment under way (``fork``): committed as it sounds, sampled again as the player moves."""
 
-    def __init__(self, performance: Performance, priming, lookahead: Lookahead, sink, rest_bars: int,
-                 replans: deque, perf_now=time.perf_counter) -> None:
+    def __init__(self, performance: Performance, priming, seed: SeedBuffer, lookahead: Lookahead, sink,
+                 rest_bars: int, replans: deque, perf_now=time.perf_counter) -> None:
         self.performance = performance
         self.priming = priming
+        self.seed = seed
         self.grid = priming.grid
         self.lookahead = lookahead
         self.sink = sink
@@ -59,7 +61,7 @@ class Accompanying:
         if fork.stale(self.priming.generation):
             self._replan(now)
         if fork.end_tick == math.inf and \
-                self.performance.silent(now, self.rest_beats * self.grid.clock.seconds_per_beat):
+                self.performance.silent(now, self.rest_beats * self.grid.seconds_per_beat):
             fork.end_tick = self.grid.bar_line_after(self.grid.horizon(now))
         self.lookahead.sample(fork, now)
         if now >= self.grid.time_of_tick(fork.end_tick):
@@ -77,10 +79,10 @@ class Accompanying:
         del planned[:sent]
         for _, _, item in events:
             if not isinstance(item, Planned):
-                self.performance.waiting.remove(item)
+                self.performance.encoded(item)
                 self.priming.encode_player_note(item, now)
             else:
-                self.priming.seed.remember(item.timed, item.timed.end)
+                self.seed.remember(item.timed, item.timed.end)
                 self.priming.feed_heard(item.real, now)
 
     def _replan(self, now: float) -> None:
@@ -100,7 +102,7 @@ class Accompanying:
 
     def _known(self, now: float, shift: int, planned: list[Planned]) -> list[codec.Note]:
         """Every note not yet in the state: the plan, and the player's waiting notes."""
-        beat = self.grid.clock.seconds_per_beat
+        beat = self.grid.seconds_per_beat
         known = [codec.Note(p.real.onset, codec.transpose_pitch(p.real.pitch, shift), p.real.velocity,
                             p.real.duration) for p in planned]
         for note in self.performance.waiting:  # a held key counts as lasting at least a beat until it is released
@@ -116,6 +118,6 @@ class Accompanying:
             fork.planned = [p for p in fork.planned if p.timed.start < now]
         self._commit(now)
         for planned in fork.planned:  # a cancelled note that had begun: keep it in the history
-            self.priming.seed.remember(planned.timed, min(planned.timed.end, now))
+            self.seed.remember(planned.timed, min(planned.timed.end, now))
         self.fork = None
         self.performance.keep_held_in_call()

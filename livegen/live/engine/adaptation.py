@@ -21,6 +21,10 @@ class Adaptation:
         self._remembered = list(self.model.entries())  # what the session began with: a transport restart goes back to it
         self.context: Context = ()
 
+    def set_adapt(self, adapt: float) -> None:
+        """The adapt knob: from the next token sampled."""
+        self.adapt = check_adapt(adapt)
+
     def heard(self, tokens, by_player: bool) -> None:
         """Tokens that went into the main state; the player's are learned."""
         learn, context = self.model.learn, self.context

@@ -12,6 +12,7 @@ from livegen.music import codec
 from livegen.music.key import Key
 from livegen.live.engine.fork import Fork, Lookahead
 from livegen.live.engine.performance import HeardNote
+from livegen.live.engine.seed import SeedBuffer
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,12 @@ class AnswerPlan:
 class Answering:
     """The answer under way (``fork``): its start on the grid, its length, and its end."""
 
-    def __init__(self, priming, lookahead: Lookahead, sink, max_answer_bars: int,
+    def __init__(self, priming, seed: SeedBuffer, lookahead: Lookahead, sink, max_answer_bars: int, closes: bool,
                  answered: deque, readiness: deque, perf_now=time.perf_counter) -> None:
         self.priming = priming
+        self.seed = seed
         self.grid = priming.grid
+        self.closes = closes  # answers close on the call's tonic
         self.lookahead = lookahead
         self.sink = sink
         self.max_answer_bars = max_answer_bars
@@ -57,9 +60,9 @@ class Answering:
 
     def _cadence(self, start_tick: int, end_tick: int, shift: int) -> Cadence | None:
         """Where the answer closes, on the call's tonic (ticks of the fork's cursor); None if it does not."""
-        if not self.lookahead.sampler.config.cadence:
+        if not self.closes:
             return None
-        key = self.priming.key or self.priming.seed.player_key()  # a preset that plays as written has none
+        key = self.priming.key or self.seed.player_key()  # a preset that plays as written has none
         offset = self.priming.offset
         return Cadence.of(key, shift, start_tick - offset, end_tick - offset)
 
@@ -69,9 +72,9 @@ class Answering:
 
     def _bars_of(self, call: list[HeardNote]) -> int:
         """As many bars as the call spans, at most ``max_answer_bars``."""
-        meter, grid = self.grid.meter, self.grid
-        first = meter.locate(grid.onset_tick(call[0]))[0]
-        last = meter.locate(max(0, round(grid.tick_of(max(n.end for n in call))) - 1))[0]
+        grid = self.grid
+        first = grid.locate(grid.onset_tick(call[0]))[0]
+        last = grid.locate(max(0, round(grid.tick_of(max(n.end for n in call))) - 1))[0]
         return max(1, min(self.max_answer_bars, last - first + 1))
 
     def sample(self, now: float) -> None:
@@ -104,5 +107,5 @@ class Answering:
         self.fork = None
         if interrupted:
             self.sink.cancel(fork.tag)
-        self.priming.seed.keep_answer(fork.planned, now)
+        self.seed.keep_answer(fork.planned, now)
         self.priming.reprime(now)

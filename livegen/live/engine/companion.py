@@ -48,21 +48,21 @@ class Companion:
         self.pulses = Pulses(self.grid, sink, config.send_clock, config.metronome_channel, config.click_bars,
                              config.lookahead_beats)
         self.performance = Performance(self.grid)
-        seed = SeedBuffer(self.grid)
+        self.seed = seed = SeedBuffer(self.grid)
         self.tuning = Tuning(sampler, config.key_lock, seed)
         self.adaptation = Adaptation(config.adapt, memory)  # what it learns of the player (``memory``: from before)
         self.priming = Priming(model, self.grid, seed, self.tuning, config.seed_bars, config.key_mode,
                                self.adaptation)
         self.dynamics = Dynamics(config.follow_dynamics)
-        lookahead = Lookahead(self.priming, sampler, sink, self.grid, config.out_channel, self.dynamics,
-                              self.performance)
+        lookahead = Lookahead(self.priming, self.tuning, self.adaptation, sink, self.grid, config.out_channel,
+                              self.dynamics, self.performance)
         # Reports of recent answers; bounded, so a session of hours keeps a flat memory.
         self.answered: deque[AnswerPlan] = deque(maxlen=REPORTS_KEPT)
         self.readiness: deque[float] = deque(maxlen=REPORTS_KEPT)  # phrase end -> first answer note, s
         self.replans: deque[float] = deque(maxlen=REPORTS_KEPT)  # accompany: a player's note -> plan sampled again, s
-        self.answering = Answering(self.priming, lookahead, sink, config.max_answer_bars, self.answered,
-                                   self.readiness)
-        self.accompaniment = Accompanying(self.performance, self.priming, lookahead, sink, config.rest_bars,
+        self.answering = Answering(self.priming, seed, lookahead, sink, config.max_answer_bars, self.tuning.closes,
+                                   self.answered, self.readiness)
+        self.accompaniment = Accompanying(self.performance, self.priming, seed, lookahead, sink, config.rest_bars,
                                           self.replans)
         self.controls = Controls(config.knobs, config.learn)
         self.on_learned = None  # called with (knob name, controller, knobs still to learn)
@@ -92,7 +92,7 @@ class Companion:
 
     @property
     def history(self) -> list[HeardNote]:
-        return self.priming.seed.notes
+        return self.seed.notes
 
     @property
     def step_seconds(self) -> list[float]:
@@ -166,7 +166,7 @@ class Companion:
             if value:
                 self.adaptation.forget()
         elif knob.target == "sampling":
-            self.tuning.settings = knob.apply(self.tuning.settings, value)
+            self.tuning.turn(knob, value)
             self.priming.retune()
         else:
             self.config = dataclasses.replace(self.config, **{knob.field: value})
@@ -180,14 +180,14 @@ class Companion:
             if self.answering.fork is not None and not self.config.active:
                 self.answering.end(at, interrupted=True)
         elif field == "key_lock":
-            self.tuning.key_lock = value
+            self.tuning.lock_key(value)
             self.priming.retune()  # the very next notes already obey it
         elif field == "answer_bars" and self.answering.fork is not None:
             self.answering.resize(value, at)
         elif field == "follow_dynamics":
-            self.dynamics.follow = value  # from the next note booked
+            self.dynamics.set_follow(value)
         elif field == "adapt":
-            self.adaptation.adapt = value  # from the next token sampled
+            self.adaptation.set_adapt(value)
 
     def _use_model(self, index: int, at: float) -> None:
         """The preset knob: another model from now on, primed with what was played."""
@@ -196,8 +196,7 @@ class Companion:
             return
         if self.answering.fork is not None:
             self.answering.end(at, interrupted=True)  # its state belongs to the other model
-        self.priming.model = self.models[index]
-        self.priming.reprime(at)  # an accompaniment re-forks from the new state on its next tick
+        self.priming.use_model(self.models[index], at)  # an accompaniment re-forks from the new state on its next tick
 
     def _transport(self, event: str | None, at: float) -> None:
         """The DAW's start, continue or stop: a stop silences the model at once."""
@@ -258,13 +257,12 @@ class Companion:
             self._settle_tempo(now)
         if not self.config.active:
             self._encode_ready(now)
-            self.performance.call = []
+            self.performance.take_call()
             return
         for note in self.performance.take_waiting():
             self.priming.encode_player_note(note, now)
         self.priming.check_key(now)  # the answer is in the key of the whole call
-        call = self.performance.call
-        self.performance.call = []
+        call = self.performance.take_call()
         self.phrase_ended_at = now
         self.answers_started += 1
         self.answering.start(self.answers_started, call, self.config.answer_bars, now, phrase_end_wall)
@@ -273,6 +271,6 @@ class Companion:
         """--bpm auto: the first phrase's pulse becomes the tempo; notes so far are re-read on it."""
         bpm = estimate_tempo([note.start for note in self.performance.call])
         if bpm is not None:
-            self.clock.seconds_per_beat = 60.0 / bpm
+            self.clock.set_tempo(bpm)
         self.tempo_known = True
         self.priming.reprime(now)

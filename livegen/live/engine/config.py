@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livegen.errors import SettingError
 from livegen.limits import Limit
 from livegen.live.clock import check_tempo
 from livegen.live.knobs import KNOBS
@@ -72,11 +73,11 @@ class CompanionConfig:
             if getattr(self, name) is not None:
                 limit.check(getattr(self, name) + 1)
         if self.start_on not in ("beat", "bar"):
-            raise ValueError(f"the answer starts on the next 'beat' or 'bar', got {self.start_on!r}")
+            raise SettingError(f"the answer starts on the next 'beat' or 'bar', got {self.start_on!r}")
         unknown = [name for _, name in self.knobs if name not in KNOBS] + [n for n in self.learn if n not in KNOBS]
         if unknown:
-            raise ValueError(f"no knob called {unknown[0]!r}; knobs: {', '.join(KNOBS)}")
+            raise SettingError(f"no knob called {unknown[0]!r}; knobs: {', '.join(KNOBS)}")
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise SettingError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.key_mode not in KEY_MODES:
-            raise ValueError(f"key mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")
+            raise SettingError(f"key mode must be one of {', '.join(KEY_MODES)}, got {self.key_mode!r}")

@@ -66,10 +66,11 @@ class Fork:
 class Lookahead:
     """Samples a fork until it reaches ``lookahead_beats`` past now (or its end), booking each note on the grid."""
 
-    def __init__(self, priming, sampler, sink, grid, out_channel: int, dynamics, performance,
+    def __init__(self, priming, tuning, adaptation, sink, grid, out_channel: int, dynamics, performance,
                  perf_now=time.perf_counter) -> None:
         self.priming = priming
-        self.sampler = sampler
+        self.tuning = tuning  # draws each token from the sampler as tuned to the call's key
+        self.adaptation = adaptation
         self.sink = sink
         self.grid = grid
         self.out_channel = out_channel
@@ -109,9 +110,9 @@ class Lookahead:
             model.step(fork.unheard[0], fork.state, fork.unheard[1])
             fork.unheard = None
         floor = fork.floor - offset if fork.follows_player else None
-        blend = self.priming.adaptation.blend(fork.context, fork.cursor.bar_token)
+        blend = self.adaptation.blend(fork.context, fork.cursor.bar_token)
         barred = fork.echo.barred if fork.echo is not None else None
-        token = self.sampler.choose(fork.state.logits, fork.cursor, floor, blend, barred, fork.cadence)
+        token = self.tuning.choose(fork.state.logits, fork.cursor, floor, blend, barred, fork.cadence)
         if self._beyond_end(token, fork, offset):
             fork.done_sampling = True
             return None
@@ -126,7 +127,7 @@ class Lookahead:
         """Whether a sampled BAR or POSITION would start past the fork's last tick."""
         cursor = fork.cursor
         if token == cursor.bar_token:
-            return offset + self.grid.meter.bar_start(cursor.bar + 1) >= fork.end_tick
+            return offset + self.grid.bar_start(cursor.bar + 1) >= fork.end_tick
         if codec.POSITION_BASE <= token < codec.PITCH_BASE:
             return offset + cursor.bar_start + token - codec.POSITION_BASE >= fork.end_tick
         return False

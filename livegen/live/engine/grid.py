@@ -27,6 +27,18 @@ class Grid:
         self.start_unit = beats_per_bar if start_on == "bar" else 1
         self.lookahead_ticks = lookahead_beats * codec.TICKS_PER_BEAT
 
+    @property
+    def seconds_per_beat(self) -> float:
+        return self.clock.seconds_per_beat
+
+    def bar_start(self, bar: int) -> int:
+        """The tick bar ``bar`` starts on."""
+        return self.meter.bar_start(bar)
+
+    def locate(self, tick: int) -> tuple[int, int]:
+        """``(bar, position)`` of ``tick``."""
+        return self.meter.locate(tick)
+
     def tick_of(self, time_s: float) -> float:
         return self.clock.beats_at(time_s) * codec.TICKS_PER_BEAT
 

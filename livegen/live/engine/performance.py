@@ -104,6 +104,15 @@ class Performance:
             self.waiting.remove(note)
         return ready
 
+    def encoded(self, note: HeardNote) -> None:
+        """A waiting note went into the model state: it waits no more."""
+        self.waiting.remove(note)
+
+    def take_call(self) -> list[HeardNote]:
+        """The phrase's notes, handed over: the next key down begins another call."""
+        call, self.call = self.call, []
+        return call
+
     def finish(self, now: float) -> None:
         """The phrase is over: a waiting note still held ends now."""
         for note in self.waiting:

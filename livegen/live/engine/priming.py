@@ -66,10 +66,15 @@ class Priming:
     @property
     def offset(self) -> int:
         """The session's tick of the state's bar 0."""
-        return self.grid.meter.bar_start(self.base_bar)
+        return self.grid.bar_start(self.base_bar)
 
     def shift(self) -> int:
         return self.key.to_canonical() if self.key is not None else 0
+
+    def use_model(self, model, now: float) -> None:
+        """Another preset's model from now on, primed with what was played."""
+        self.model = model
+        self.reprime(now)
 
     def retune(self) -> None:
         self.tuning.retune(self.key, self.shift())
@@ -77,7 +82,7 @@ class Priming:
     def encode_player_note(self, note: HeardNote, now: float) -> None:
         """A finished player note into the seed buffer and the state (or a re-prime, if the key changed)."""
         self.seed.add(note)
-        due = now - self._key_checked_at >= KEY_CHECK_BEATS * self.grid.clock.seconds_per_beat
+        due = now - self._key_checked_at >= KEY_CHECK_BEATS * self.grid.seconds_per_beat
         if due and self.check_key(now):
             return
         self.feed_note(self.grid.codec_note(note, now, self.shift()), now, by_player=True)
@@ -100,8 +105,9 @@ class Priming:
     def feed_note(self, note: codec.Note, now: float, by_player: bool = False) -> None:
         """A note on the session's grid (in the model's key) into the state, or a re-prime if it cannot go on;
         a player's note is learned."""
-        bar, _ = self.grid.meter.locate(note.onset)
-        if bar - self.base_bar - self.writer.cursor.bar > 2:
+        bar, _ = self.grid.locate(note.onset)
+        cursor = self.writer.cursor
+        if bar - self.base_bar - cursor.bar > 2:
             self.reprime(now)  # after a long silence, rebuild from the buffer rather than feed empty bars
             return
         model_note = codec.Note(note.onset - self.offset, note.pitch, note.velocity, note.duration)
@@ -109,7 +115,7 @@ class Priming:
         try:
             tokens = self.writer.note(model_note)
         except ValueError:
-            if model_note.onset == self.writer.cursor.onset:
+            if model_note.onset == cursor.onset:
                 return  # a lower or repeated pitch on an onset already fed (a flood): the next re-prime has it
             self.reprime(now)  # out of order after a re-anchor: rebuild rather than lose the note
             return
@@ -155,13 +161,13 @@ class Priming:
 
     def restart(self) -> None:
         """The transport started again: bar 0 is a new piece, nothing before it counts (nor what was learned in it)."""
-        self.seed.notes.clear()
+        self.seed.clear()
         self.adaptation.restart()
         self.reset(base_bar=0)
 
     def branch_at(self, start_tick: int):
         """A copy of the state, cursor and context that has come to ``start_tick`` (bars and position, no note)."""
-        start_bar, start_position = self.grid.meter.locate(start_tick)
+        start_bar, start_position = self.grid.locate(start_tick)
         writer = self.writer.copy()
         before = self._before(writer)
         tokens = writer.close_bars(start_bar - self.base_bar) + [codec.position_token(start_position)]

@@ -26,6 +26,9 @@ class SeedBuffer:
         self.grid = grid
         self.notes: list[HeardNote] = []
 
+    def clear(self) -> None:
+        self.notes.clear()
+
     def add(self, note: HeardNote) -> None:
         self.notes.append(note)
         del self.notes[:-MAX_HISTORY_NOTES]
@@ -50,7 +53,7 @@ class SeedBuffer:
         Seconds, not ticks: the estimate only compares lengths with each other, and this costs no
         tick conversion per note at the phrase end (128 conversions took ~0.5 ms for 32 bars).
         """
-        longest = codec.DURATIONS[-1] / codec.TICKS_PER_BEAT * self.grid.clock.seconds_per_beat
+        longest = codec.DURATIONS[-1] / codec.TICKS_PER_BEAT * self.grid.seconds_per_beat
         return [Sounded(n.pitch, min(n.end - n.start, longest)) for n in self.notes
                 if n.by_player and n.end is not None]
 
@@ -74,6 +77,22 @@ class Tuning:
         self.settings = sampler.config  # as the player set them, in real pitches; the sampler's are moved by the key
         self.key_lock = key_lock
         self.seed = seed
+
+    @property
+    def closes(self) -> bool:
+        """Whether answers close on the call's tonic (the player's cadence setting, never a knob's)."""
+        return self.settings.cadence
+
+    def turn(self, knob, value) -> None:
+        """A sampling knob moved: the player's settings change (the next retune moves them by the key)."""
+        self.settings = knob.apply(self.settings, value)
+
+    def lock_key(self, locked: bool) -> None:
+        self.key_lock = locked
+
+    def choose(self, logits, cursor, floor, blend, barred, cadence) -> int:
+        """A token from the sampler as tuned (the one part that draws from it)."""
+        return self.sampler.choose(logits, cursor, floor, blend, barred, cadence)
 
     def retune(self, key: Key | None, shift: int) -> None:
         scale = None

@@ -1,8 +1,9 @@
-"""``PortsConfig``: the ports a session opens, and what it does with them."""
+"""``PortsConfig``: the ports a session opens, and what it does with them; ``SessionConfig``: what it keeps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -20,3 +21,14 @@ class PortsConfig:
     reconnect: bool = False  # wait for a named port that disappears, rather than end the session
     more_outputs: tuple[str, ...] = ()  # the answer goes to these ports too
     thru_to: str | None = None  # the player's notes go to this port (rather than with the answer)
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """What a session draws from and keeps: its seed, the files it reads and writes, its output offset."""
+
+    seed: int | None = None  # the sampler's: the same seed and playing, the same answers
+    record: Path | None = None  # player and answer written to this .mid at the end
+    timing_path: Path | None = None  # when each message was heard and sent (``--log-timing``)
+    latency_offset_ms: float | None = None  # send this early (None: what calibrate measured for the output)
+    memory_path: Path | None = None  # what it learned of the player, read at the start and written at the end

@@ -29,7 +29,7 @@ from livegen.live.recorder import Recorder
 from livegen.model.runtime import StepModel
 from livegen.model.sampling import Sampler, SamplingConfig
 from livegen.live.scheduler import THRU, Scheduler
-from livegen.live.session.config import PortsConfig
+from livegen.live.session.config import PortsConfig, SessionConfig
 from livegen.live.session.memory import SessionMemory
 from livegen.live.timing import TimingLog
 from livegen.music.key import transposes
@@ -41,24 +41,22 @@ DRAIN_SECONDS = 0.05
 class Session:
     """Opens the ports, runs the threads until told to stop, then leaves nothing sounding."""
 
-    def __init__(self, preset: Preset, companion_config: CompanionConfig, sampling: SamplingConfig,
-                 ports_config: PortsConfig, seed: int | None = None, record: Path | None = None,
-                 log=print, latency_offset_ms: float | None = None, alternatives: tuple[Preset, ...] = (),
-                 memory_path: Path | None = None, timing_path: Path | None = None) -> None:
-        self.preset = preset
-        self.alternatives = alternatives  # more presets for the preset knob, loaded and warmed up at start
+    def __init__(self, presets: tuple[Preset, ...], companion_config: CompanionConfig, sampling: SamplingConfig,
+                 ports_config: PortsConfig, settings: SessionConfig = SessionConfig(), log=print) -> None:
+        self.preset, *more = presets  # the first plays; the others wait for the preset knob, loaded and warmed up
+        self.alternatives = tuple(more)
         self.companion_config = companion_config
         self.sampling = sampling
         self.ports_config = ports_config
-        self.seed = seed
-        self.record_path = record
+        self.seed = settings.seed
+        self.record_path = settings.record
         self.log = log
-        self.latency_offset_ms = latency_offset_ms
-        self.memory = None if memory_path is None else \
-            SessionMemory(memory_path, memory.frame(transposes(preset.key_mode)), log)
+        self.latency_offset_ms = settings.latency_offset_ms
+        self.memory = None if settings.memory_path is None else \
+            SessionMemory(settings.memory_path, memory.frame(transposes(self.preset.key_mode)), log)
         self.recorder = Recorder()
-        self.timing_path = timing_path
-        self.timing = TimingLog() if timing_path is not None else None
+        self.timing_path = settings.timing_path
+        self.timing = TimingLog() if settings.timing_path is not None else None
         self.reason: str | None = None
         self.bug: Exception | None = None  # what killed a thread, when it was no user's problem
         self.failed = False

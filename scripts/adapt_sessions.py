@@ -111,12 +111,17 @@ def cached_pieces(path: Path, tunes: int, cache: Path) -> list[tuple[str, Piece]
             json.loads(entry.read_text())]
 
 
-def load_set(name: str, cache: Path) -> list[tuple[str, list[tuple[str, Piece]]]]:
+def load_set(name: str, cache: Path, limit: int | None = None) -> list[tuple[str, list[tuple[str, Piece]]]]:
+    """Each group's pieces in bars of three or four beats; with ``limit``, a group's files are read only
+    until ``limit`` pieces are found (its first ``limit`` pieces are the same)."""
     groups = []
     for group, folder, files, tunes in SETS[name]:
-        pieces = [(name, piece) for path in corpus_files(folder, files)
-                  for name, piece in cached_pieces(path, tunes, cache)
-                  if all(ticks in BAR_TICKS for _, ticks in piece.meter.changes)]
+        pieces = []
+        for path in corpus_files(folder, files):
+            if limit is not None and 0 <= limit <= len(pieces):
+                break
+            pieces += [(title, piece) for title, piece in cached_pieces(path, tunes, cache)
+                       if all(ticks in BAR_TICKS for _, ticks in piece.meter.changes)]
         groups.append((group, pieces))
     return groups
 
@@ -431,10 +436,15 @@ def main() -> None:
     parser.add_argument("--dynamic", type=float, default=0.3, metavar="RATE",
                         help="the dynamic evaluation that gets the control and the copy check")
     parser.add_argument("--copy-seeds", type=int, default=1, help="answers sampled before each phrase")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many pieces a group (a quick look)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="at most this many pieces a group (a quick look: only the files that hold them are read)")
     parser.add_argument("--cache-dir", type=Path, default=Path("out/adapt-sessions-cache"))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    adapt, escape = args.ngram
+    if adapt not in args.adapts or escape not in args.escapes:
+        parser.error(f"--ngram {adapt:g} {escape:g} gets the control, so it must be one of the n-grams measured: "
+                     "give its adapt in --adapts and its escape in --escapes")
 
     loaded = presets.load(args.preset)
     model = StepModel(loaded.weights)
@@ -442,7 +452,7 @@ def main() -> None:
     found = ways(loaded.weights, args)
     results = {"preset": args.preset, "sets": args.sets, "groups": {}}
     pooled = ({name: [] for name in found}, {}, {}, [])
-    for group, pieces in load_set(args.sets, args.cache_dir):
+    for group, pieces in load_set(args.sets, args.cache_dir, args.limit):
         started = time.time()
         sessions = [Session(name, piece, model, loaded.key_mode) for name, piece in pieces[:args.limit]]
         sessions = [s for s in sessions if len(s.bounds) >= MIN_PHRASES]

@@ -18,7 +18,8 @@ compare per token. Results go to ``WORK/results.json`` after every fit, and a ru
 there does not repeat it.
 
 Run (one thread, beside other work): ``TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
-python scripts/finetune_table.py WORK --base chorale [--search] [--minutes 4]``.
+python scripts/finetune_table.py WORK --base chorale [--search] [--minutes 4]``. ``--sizes`` sets
+other folder sizes (a quick look: ``--sizes 3 --minutes 0.01``).
 """
 
 from __future__ import annotations
@@ -208,7 +209,11 @@ def main() -> None:
     parser.add_argument("--base", default="chorale", help="the preset to fine-tune (name or folder)")
     parser.add_argument("--search", action="store_true", help="compare recipes on the dev tunes")
     parser.add_argument("--minutes", type=float, default=4.0, help="the most minutes a fit may take")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), metavar="TUNES",
+                        help="the training folders' sizes, in tunes (default: %(default)s; --search fits "
+                             "the middle one). Fewer and smaller folders: a quick look")
     arguments = parser.parse_args()
+    sizes = tuple(arguments.sizes)
     work = arguments.work
     work.mkdir(parents=True, exist_ok=True)
 
@@ -217,15 +222,15 @@ def main() -> None:
 
     base = preset.load(arguments.base)
     log(f"base: {base.name} from {base.path} ({base.description})")
-    tunes = export_tunes(work / "tunes", TEST_TUNES + DEV_TUNES + max(SIZES), log)
+    tunes = export_tunes(work / "tunes", TEST_TUNES + DEV_TUNES + max(sizes), log)
     test = heard_pieces(base.key_mode, (read_midi(path) for path in tunes[:TEST_TUNES]))
     dev = heard_pieces(base.key_mode, (read_midi(path) for path in tunes[TEST_TUNES:TEST_TUNES + DEV_TUNES]))
     pool = tunes[TEST_TUNES + DEV_TUNES:]
-    folders = {size: linked_folder(work / f"folder-{size}", pool[:size]) for size in SIZES}
+    folders = {size: linked_folder(work / f"folder-{size}", pool[:size]) for size in sizes}
     calls = heard_pieces(base.key_mode, (piece for _, piece in read_calls(base.path / CALLS_FOLDER)))
     runs = Runs(work, log)
     if arguments.search:
-        search(runs, base, folders[SIZES[1]], dev, calls, arguments.minutes)
+        search(runs, base, folders[sizes[len(sizes) // 2]], dev, calls, arguments.minutes)
     else:
         table(runs, base, folders, test, calls, arguments.minutes)
 

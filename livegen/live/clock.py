@@ -79,10 +79,6 @@ class ExternalClock:
     def bpm(self) -> float:
         return 60.0 / self.seconds_per_beat
 
-    def set_tempo(self, bpm: float) -> None:
-        """A new tempo from now on (``--bpm auto``: the first phrase's)."""
-        self.seconds_per_beat = 60.0 / check_tempo(bpm)
-
     @property
     def started(self) -> bool:
         return self.running and len(self._pulses) >= 2

@@ -2,7 +2,8 @@
 # Installs the Debian/Ubuntu packages livegen's set-up, demo and tests use, when they are missing:
 # python3-venv (the virtual environment), jackd2 (MIDI ports without a sound card, dummy driver),
 # jack-midi-clock (a foreign MIDI clock source for tests), fluidsynth + fluid-soundfont-gm (to hear
-# answers), sox (to measure rendered audio). Other systems: prints what to install and goes on.
+# answers), sox (to measure rendered audio), iproute2 (`ip`: brings up lo in the network namespace
+# every Ableton Link peer of the tests and the bench runs in). Other systems: prints what to install and goes on.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ command -v jack_midi_clock >/dev/null || missing+=(jack-midi-clock)
 command -v fluidsynth >/dev/null || missing+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
 command -v sox >/dev/null || missing+=(sox)
+command -v ip >/dev/null || missing+=(iproute2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null; then

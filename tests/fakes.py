@@ -1,4 +1,5 @@
-"""Fakes at the boundary, shared by every test: a clock, a sink, and MIDI ports that keep what they are sent."""
+"""Fakes at the boundary, shared by every test: a clock, a sink, MIDI ports that keep what they are sent,
+and an Ableton Link session."""
 
 
 class FakeClock:
@@ -75,6 +76,66 @@ class QueuedPort:
     def get_message(self):
         self.clock.now += 0.00001  # each read takes 10 us
         return self.waiting.pop(0) if self.waiting else None
+
+
+class FakeLinkBinding:
+    """The part of LinkPython-extern's ``link`` module livegen uses, over one session timeline on ``clock``
+    (Link's microseconds are the fake clock's seconds times a million): beat = (t - origin) * bpm / 60."""
+
+    def __init__(self, clock, bpm=120.0, peers=1):
+        self.clock_seconds = clock
+        self.session = {"bpm": bpm, "origin": 0.0, "playing": False, "started_at": 0.0, "peers": peers}
+        binding = self
+
+        class Link:
+            def __init__(self, bpm):
+                self.enabled = False
+                self.startStopSyncEnabled = False
+
+            def captureAppSessionState(self):
+                return FakeLinkState(dict(binding.session))
+
+            def commitAppSessionState(self, state):
+                binding.session.update(state.session)
+
+            def clock(self):
+                return type("Clock", (), {"micros": lambda _: round(binding.clock_seconds() * 1e6)})()
+
+            def numPeers(self):
+                return binding.session["peers"]
+
+        self.Link = Link
+
+    def set_tempo(self, bpm):
+        """Another peer sets the tempo now: the beat goes on from where it is."""
+        now, session = self.clock_seconds(), self.session
+        beat = (now - session["origin"]) * session["bpm"] / 60.0
+        session.update(bpm=bpm, origin=now - beat * 60.0 / bpm)
+
+    def play(self, at):
+        """Another peer starts the session at ``at``, beat 0 there."""
+        self.session.update(playing=True, started_at=at, origin=at)
+
+
+class FakeLinkState:
+    def __init__(self, session):
+        self.session = session
+
+    def tempo(self):
+        return self.session["bpm"]
+
+    def setTempo(self, bpm, micros):
+        beat = self.beatAtTime(micros, 1)
+        self.session.update(bpm=bpm, origin=micros / 1e6 - beat * 60.0 / bpm)
+
+    def beatAtTime(self, micros, quantum):
+        return (micros / 1e6 - self.session["origin"]) * self.session["bpm"] / 60.0
+
+    def isPlaying(self):
+        return self.session["playing"]
+
+    def timeForIsPlaying(self):
+        return round(self.session["started_at"] * 1e6)
 
 
 def sounding_after(messages):

@@ -69,13 +69,17 @@ def _wait_until(moment):
         time.sleep(max(0.0, min(0.001, moment - time.perf_counter())))
 
 
-def start_livegen(preset_dir, tmp_path, *extra, ports=("--virtual",)):
-    """Run `livegen play --virtual` (or on ``ports``) and wait for its ready line; returns (process, in port, out port)."""
+def start_livegen(preset_dir, tmp_path, *extra, ports=("--virtual",), wrap=None):
+    """Run `livegen play --virtual` (or on ``ports``) and wait for its ready line; returns (process, in port, out port).
+
+    ``wrap``: livegen's command line -> the command that runs it (a process talked to on stdin/stdout).
+    """
     command = [sys.executable, "-m", "livegen", "play", *ports, "--preset", str(preset_dir), "--bpm", str(BPM),
                "--seed", "3", "--record", str(tmp_path / "session.mid"), *map(str, extra)]
+    pipes = {} if wrap is None else {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
     # PYTHONFAULTHANDLER: a livegen that hangs is stopped with SIGABRT and prints every thread's stack.
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"})
+    process = subprocess.Popen(command if wrap is None else wrap(command), stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}, **pipes)
     jackutil.STARTED.append(process)
     lines = queue.SimpleQueue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()

@@ -44,9 +44,27 @@ def test_the_status_line_shows_jack_xruns_only_once_there_are_some(tiny_preset):
     companion = Companion(StepModel(preset.load(str(tiny_preset)).weights), Sampler(SamplingConfig()), FakeSink(),
                           CompanionConfig())
     session = types.SimpleNamespace(waiting_for=[], companion=companion, recorder=Recorder(),
-                                    xruns=types.SimpleNamespace(count=0))
+                                    xruns=types.SimpleNamespace(count=0), link=None)
     assert "xruns" not in status_line(session)
     session.xruns.count = 3
     assert status_line(session).endswith("JACK xruns 3")
     session.xruns = None  # not on JACK
     assert "xruns" not in status_line(session)
+
+
+def test_the_status_line_shows_the_link_sessions_tempo_peers_and_phase(tiny_preset):
+    from livegen.live.engine import Companion, CompanionConfig
+    from livegen.live.link import LinkWatcher
+    from livegen.live.recorder import Recorder
+    from livegen.model import preset
+    from livegen.model.runtime import StepModel
+    from livegen.model.sampling import Sampler, SamplingConfig
+    from tests.fakes import FakeClock, FakeLinkBinding, FakeSink
+
+    clock = FakeClock(now=10.75)  # Link's beat 21.5: phase 1.5 in a bar of 4
+    watcher = LinkWatcher(FakeLinkBinding(clock, bpm=120.0, peers=2), 4, 120.0, False, False, print, perf_now=clock)
+    companion = Companion(StepModel(preset.load(str(tiny_preset)).weights), Sampler(SamplingConfig()), FakeSink(),
+                          CompanionConfig(), clock=watcher.clock)
+    session = types.SimpleNamespace(waiting_for=[], companion=companion, recorder=Recorder(), xruns=None,
+                                    link=watcher)
+    assert status_line(session).endswith("Link 120.0 bpm 2 peers phase 1.5/4")

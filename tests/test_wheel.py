@@ -119,3 +119,11 @@ def test_installed_livegen_demo_answers_with_the_bundled_chorale_preset(user, ja
     assert result.returncode == 0, result.stderr
     assert re.search(r"livegen answered from bar \d+ beat [\d.]+, the next beat, with \d+ notes", result.stdout)
     assert len(read_midi(tmp_path / "demo-session.mid").notes) > 14, "the recording holds the call and an answer"
+
+
+def test_a_base_install_never_imports_link_and_says_how_to_get_it(user):
+    result = user("livegen", "play", "--virtual", "--link", "--duration", "1")
+    assert result.returncode == 1
+    assert "--link needs Ableton Link" in result.stderr and "pip install 'livegen[link]'" in result.stderr
+    found = user("python", "-c", "import importlib.util; print(importlib.util.find_spec('link'))")
+    assert found.stdout.strip() == "None", "the base install brings no Link"

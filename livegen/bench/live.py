@@ -20,6 +20,7 @@ from livegen.bench.learning import bench_adaptation
 from livegen.bench.answer import bench_answer_on_jack
 from livegen.bench.compare import comparison_rows
 from livegen.bench.engine import bench_accompany, bench_readiness, bench_reprime
+from livegen.bench.link import bench_link
 from livegen.bench.measure import DEFAULT_DIMS
 from livegen.bench.model import bench_sampling, bench_step
 from livegen.bench.scheduler import bench_jack, bench_scheduler
@@ -63,6 +64,8 @@ def run(quick: bool = False, compare: bool = True, log=print) -> dict:
     results["accompany"] = bench_accompany(weights, 4 if quick else 32)
     log("scheduler ...")
     results["scheduler"] = bench_scheduler(2.0 if quick else 60.0)
+    log("Link (in a network namespace of its own) ...")
+    results["link"] = bench_link(quick)
     results.update(jack_rows(weights, quick, log))
     log("start-up and memory ...")
     results["startup"] = bench_startup()
@@ -90,6 +93,17 @@ def jack_rows(weights: dict, quick: bool, log) -> dict:
     rows["jack_server"] = {"period_frames": settings.period_frames, "rate": settings.rate,
                            "realtime": settings.realtime, "started_here": started_here, "xruns": watch.count}
     return rows
+
+
+def link_row(link: dict) -> tuple[str, str, str]:
+    what = "Link: the engine reading the beat, the watcher's refresh"
+    if "skipped" in link:
+        return what, link["skipped"], ""
+    return (what, f"beat read median {1000 * link['beats_at_link']['median_ms']:.2f} us; refresh median "
+                  f"{link['refresh']['median_ms']} ms, p99 {link['refresh']['p99_ms']} ms every "
+                  f"{link['refresh_every_ms']:g} ms ({100 * link['refresh_core_share']:.1f}% of a core)",
+            f"MIDI clock's beat read: median {1000 * link['beats_at_midi_clock']['median_ms']:.2f} us; "
+            f"import link (only with --link): {link['import_link_s']} s")
 
 
 def table(results: dict) -> str:
@@ -124,6 +138,7 @@ def table(results: dict) -> str:
                  ""))
     rows.append(("scheduler lateness", f"median {sched['median_ms']} ms, p99 {sched['p99_ms']} ms, "
                  f"max {sched['max_ms']} ms over {sched['seconds']} s; drift {sched['drift_ms']} ms", "ideal grid"))
+    rows.append(link_row(results["link"]))
     server = results["jack_server"]
     if "skipped" not in server:
         rows.append(("JACK server for the rows below",

@@ -29,7 +29,7 @@ from livegen.model.runtime import StepModel
 from livegen.model.untrained import random_weights
 StepModel(random_weights(%r)).warm_up()
 ready = time.perf_counter() - started
-heavy = [m for m in ("tensorflow", "keras", "music21", "training", "jack", "cffi") if m in sys.modules]
+heavy = [m for m in ("tensorflow", "keras", "music21", "training", "jack", "cffi", "link") if m in sys.modules]
 print(ready, peak_rss_kb(), ",".join(heavy))
 """
 

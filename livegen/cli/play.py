@@ -46,7 +46,7 @@ def play(ports, preset_names, playing, tempo, answer, knobs, sampling, session, 
     from livegen.live.engine import CompanionConfig
     from livegen.live.session import Session
 
-    check_clock(ports, tempo)
+    check_clock(ports, tempo, session)
     presets = load_presets(preset_names)
     companion = CompanionConfig(**playing, **tempo, **answer, key_mode=presets[0].key_mode, key_lock=sampling.key_lock,
                                 knobs=knobs.bindings, learn=knobs.learn)

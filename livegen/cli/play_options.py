@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from livegen.cli.options import (LimitType, NoteType, SamplingChoice, ShareType, TempoType, backend_option,
                                  cadence_option, follow_dynamics_option, option_group, polyphony_option, stacked,
                                  temperature_option, top_p_option)
 from livegen.live.engine import config as engine_config
 from livegen.live.knobs import KNOBS
-from livegen.live.session import PortsConfig, SessionConfig
+from livegen.live.session import LinkConfig, PortsConfig, SessionConfig
 from livegen.model import sampling
 from livegen.model.session_model import DEFAULT_ADAPT, check_adapt
 
@@ -46,14 +47,17 @@ def tempo_settings(*, bpm, beats_per_bar, send_clock, metronome, metronome_chann
             "click_bars": None if metronome else count_in}
 
 
-def check_clock(ports: PortsConfig, tempo: dict) -> None:
-    """Following another clock leaves no beat of livegen's own to set, send or click."""
-    if ports.clock_name and tempo["auto_tempo"]:
-        raise click.UsageError("--bpm auto takes the tempo from your playing: it cannot go with --clock, "
-                               "which sets the beat itself")
-    if ports.clock_name and (tempo["send_clock"] or tempo["metronome_channel"] is not None):
-        raise click.UsageError("--clock follows another clock: it cannot go with --metronome, --count-in or "
-                               "--send-clock")
+def check_clock(ports: PortsConfig, tempo: dict, session: SessionConfig) -> None:
+    """Following another clock leaves no beat of livegen's own to set, send or click; one clock at a time."""
+    if ports.clock_name and session.link is not None:
+        raise click.UsageError("--clock follows a MIDI clock and --link an Ableton Link session: choose one")
+    follows = "--clock follows another clock" if ports.clock_name else "--link follows the Link session's beat" \
+        if session.link is not None else None
+    if follows and tempo["auto_tempo"]:
+        raise click.UsageError(f"--bpm auto takes the tempo from your playing: it cannot go with "
+                               f"{follows.split()[0]}, which sets the beat itself")
+    if follows and (tempo["send_clock"] or tempo["metronome_channel"] is not None):
+        raise click.UsageError(f"{follows}: it cannot go with --metronome, --count-in or --send-clock")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,16 @@ def check_range(choice: SamplingChoice) -> None:
     if choice.lowest > choice.highest:
         raise click.BadParameter(f"the lowest note ({choice.lowest}) is above the highest ({choice.highest})",
                                  param_hint="--lowest")
+
+
+def session_config(*, seed, record, timing_path, latency_offset_ms, memory_path, link, link_start_stop) -> SessionConfig:
+    """What the session keeps, and whether it follows a Link session (proposing --bpm if the player gave one)."""
+    if link_start_stop and not link:
+        raise click.UsageError("--link-start-stop starts and stops with an Ableton Link session: add --link")
+    bpm_given = click.get_current_context().get_parameter_source("bpm") is not ParameterSource.DEFAULT
+    return SessionConfig(seed=seed, record=record, timing_path=timing_path, latency_offset_ms=latency_offset_ms,
+                         memory_path=memory_path,
+                         link=LinkConfig(start_stop=link_start_stop, propose_tempo=bpm_given) if link else None)
 
 
 def check_memory_folder(config: SessionConfig) -> None:
@@ -207,7 +221,7 @@ sampling_group = option_group(
 )
 
 session_group = option_group(
-    "session", SessionConfig,
+    "session", session_config,
     click.option("--seed", type=int, default=None),
     click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Write player and answer to this .mid when the session ends."),
@@ -220,6 +234,12 @@ session_group = option_group(
     click.option("--session-memory", "memory_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  metavar="FILE", help="Remember what it learned of you: read FILE at the start (if it exists), "
                                       "write it at the end."),
+    click.option("--link", is_flag=True,
+                 help="Join the Ableton Link session on this network: its tempo, beat and bar line (the bar has "
+                      "--beats-per-bar beats); a --bpm given is proposed to it. Needs the link extra: "
+                      "pip install 'livegen[link]'."),
+    click.option("--link-start-stop", is_flag=True,
+                 help="With --link: play only while the Link session plays, starting on its bar line."),
     check=check_memory_folder,
 )
 

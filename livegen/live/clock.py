@@ -53,6 +53,8 @@ class InternalClock:
         return self.origin + beat * self.seconds_per_beat
 
 
+LINK_START = "link_start"  # an Ableton Link session started or stopped playing (livegen.live.link)
+LINK_STOP = "link_stop"
 CLOCKS_PER_BEAT = 24  # MIDI beat clock: 24 pulses per quarter note
 CLOCKS_PER_SIXTEENTH = 6  # song position pointers count sixteenths
 FIT_CLOCKS = 24  # tempo and phase are fitted over the last beat of pulses

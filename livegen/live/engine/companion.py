@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections import deque
 
-from livegen.live.clock import SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
+from livegen.live.clock import LINK_START, LINK_STOP, SLOWEST_AUTO_BPM, InternalClock, estimate_tempo
 from livegen.live.engine.accompany import Accompanying
 from livegen.live.engine.adaptation import Adaptation
 from livegen.live.engine.answer import Answering, AnswerPlan
@@ -29,7 +29,7 @@ ANSWERING = "answering"
 ACCOMPANYING = "accompanying"
 PAUSED = "paused"
 SUSTAIN = 64
-CLOCK_MESSAGES = frozenset({"clock", "start", "continue", "stop", "songpos"})
+CLOCK_MESSAGES = frozenset({"clock", "start", "continue", "stop", "songpos", LINK_START, LINK_STOP})
 ALL_NOTES_OFF_CONTROLS = (120, 123)  # all sound off, all notes off: a keyboard's panic
 REPORTS_KEPT = 1000
 

@@ -6,8 +6,8 @@
 - ``status``: the live status line the CLI prints.
 """
 
-from livegen.live.session.config import PortsConfig, SessionConfig
+from livegen.live.session.config import LinkConfig, PortsConfig, SessionConfig
 from livegen.live.session.rig import Session
 from livegen.live.session.status import print_status, status_line
 
-__all__ = ["PortsConfig", "Session", "SessionConfig", "print_status", "status_line"]
+__all__ = ["LinkConfig", "PortsConfig", "Session", "SessionConfig", "print_status", "status_line"]

@@ -24,6 +24,14 @@ class PortsConfig:
 
 
 @dataclass(frozen=True)
+class LinkConfig:
+    """Following an Ableton Link session (``--link``): its tempo, beat grid and bar line."""
+
+    start_stop: bool = False  # play only while the session plays, starting on its bar line
+    propose_tempo: bool = False  # ask the session to take the tempo the player gave (--bpm)
+
+
+@dataclass(frozen=True)
 class SessionConfig:
     """What a session draws from and keeps: its seed, the files it reads and writes, its output offset."""
 
@@ -32,3 +40,4 @@ class SessionConfig:
     timing_path: Path | None = None  # when each message was heard and sent (``--log-timing``)
     latency_offset_ms: float | None = None  # send this early (None: what calibrate measured for the output)
     memory_path: Path | None = None  # what it learned of the player, read at the start and written at the end
+    link: LinkConfig | None = None  # the beat comes from an Ableton Link session

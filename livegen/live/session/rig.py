@@ -75,6 +75,8 @@ class Session:
         self.companion: Companion | None = None
         self.ready_at: float | None = None
         self.xruns = None  # on JACK: the xruns the server reports, for the status line
+        self.link_config = settings.link
+        self.link = None  # with --link: the thread that follows the Link session (livegen.live.link)
 
     def request_stop(self, reason: str, failed: bool = False) -> None:
         """Ask the session to end; the first reason given is the one reported."""
@@ -115,7 +117,12 @@ class Session:
         self.request_stop(f"stopped: a bug in livegen's {threading.current_thread().name} thread", failed=True)
 
     def open(self) -> None:
-        """Choose the backend, load the model, open the ports and start the threads."""
+        """Choose the backend, join Link if asked, load the model, open the ports and start the threads."""
+        binding = None
+        if self.link_config is not None:
+            from livegen.live.link import load_binding  # only with --link: a base install has no Link
+
+            binding = load_binding()
         choice = ports.select_backend(self.ports_config.backend)
         if choice.note:
             self.log(choice.note)
@@ -123,6 +130,8 @@ class Session:
             from livegen.live.jackprobe import XrunReader  # its watcher runs in a process of its own
 
             self.xruns = XrunReader()
+        if binding is not None:
+            self.link = self._join_link(binding)
         models = self._load_models()
         remembered = self.memory.recall() if self.memory is not None else None
         self._open_outputs()
@@ -164,9 +173,22 @@ class Session:
                      f"for {self.output_ports[0].name!r}")
         return offset_ms
 
-    def _clock(self) -> ExternalClock | None:
-        """The DAW's clock when one is followed; None: the companion keeps its own."""
+    def _clock(self):
+        """The Link session's or the DAW's clock when one is followed; None: the companion keeps its own."""
+        if self.link is not None:
+            return self.link.clock
         return ExternalClock(self.companion_config.bpm) if self.ports_config.clock_name else None
+
+    def _join_link(self, binding):
+        """Join the Link session: its bar is this session's bar, its beats the grid's."""
+        from livegen.live.link import LinkWatcher
+
+        config = self.companion_config
+        watcher = LinkWatcher(binding, config.beats_per_bar, config.bpm, self.link_config.propose_tempo,
+                              self.link_config.start_stop, self.inbox.put)
+        self.log(f"joined Ableton Link: {watcher.describe()}"
+                 + ("; playing when the session plays" if self.link_config.start_stop else ""))
+        return watcher
 
     def _open_inputs(self) -> None:
         """The player's port, the clock's own port if it has one, and a listener on each."""
@@ -192,6 +214,8 @@ class Session:
         self.scheduler.start()
         if self.thru_scheduler is not None:
             self.thru_scheduler.start()
+        if self.link is not None:
+            self.link.start()
         self.engine.start()
         for listener in self.listeners:
             listener.start()
@@ -329,6 +353,8 @@ class Session:
             self.log(f"logged the times of {count} messages to {self.timing_path}")
 
     def _stop_watching(self) -> None:
+        if self.link is not None:
+            self.link.stop()
         if self.xruns is not None:
             self.xruns.close()
 

@@ -25,9 +25,10 @@ def status_line(session: Session) -> str:
     step_ms = f"{1000 * sorted(steps)[len(steps) // 2]:.3f} ms/step" if steps else "- ms/step"
     key = str(companion.key) if companion.key else "-"
     xruns = f"  JACK xruns {session.xruns.count}" if session.xruns is not None and session.xruns.count else ""
+    link = f"  {session.link.describe()}" if session.link is not None else ""
     return (f"{companion.status:10s} {clock.bpm:5.1f} bpm  {where:9s}  key {key:9s}  "
             f"in {session.recorder.count(PLAYER):4d}  out {session.recorder.count('livegen'):4d} notes  {step_ms}"
-            f"{xruns}")
+            f"{xruns}{link}")
 
 
 def print_status(session: Session) -> None:

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.jack
 
 QUANTUM = 4
 SLOWER_BPM = 96
+OFFSET_MS = 20  # a DAW track's monitoring delay, or a slow synth's (less than half a 1/12 beat at 120 bpm)
 ANSWER_BARS = 2
 # How far a note livegen planned can lie from the Link grid the foreign peer reads, in seconds:
 # both read the same session timeline (Link syncs peers on one host to microseconds); each side
@@ -76,17 +77,27 @@ def answer_onsets(path) -> list[float]:
     return sorted(s.due for s in sent if timing.is_on(s.data) and s.due is not None and s.data[0] & 0x0F != 15)
 
 
+def off_grid(session, at: float, grid) -> float:
+    """Seconds from ``at`` to the nearest 1/12 beat of the session's grid as the peer read it."""
+    tick = session.beat_at(at, grid) * codec.TICKS_PER_BEAT
+    return abs(tick - round(tick)) / codec.TICKS_PER_BEAT * 60.0 / grid[2]
+
+
+def start_playing(session, player, livegen_in, livegen_out) -> None:
+    """The session starts (on its next bar line); the player is connected and waits for that bar."""
+    started = session.ask("play")
+    assert started.endswith(" 1"), started
+    at, beat, bpm = session.grids[-1]
+    player.connect(livegen_in, livegen_out)
+    jackutil.wait_until(lambda: time.perf_counter() >= at - beat * 60.0 / bpm, "the session's first bar began", 5.0)
+
+
 def test_answers_land_on_the_link_grid_and_follow_a_tempo_change_from_another_peer(tiny_preset, tmp_path,
                                                                                    jack_server):
     player = Player()
     session, livegen_in, livegen_out = start_with_link(tiny_preset, tmp_path)
     try:
-        started = session.ask("play")  # the session starts on its next bar line: its beat 0
-        assert started.endswith(" 1"), started
-        at, beat, bpm = session.grids[-1]
-        bar_one = at - beat * 60.0 / bpm
-        player.connect(livegen_in, livegen_out)
-        jackutil.wait_until(lambda: time.perf_counter() >= bar_one, "the session's first bar began", 5.0)
+        start_playing(session, player, livegen_in, livegen_out)
         first_call = time.perf_counter()
         play_notes(player)
         hear_an_answer(player, first_call, BPM)
@@ -104,9 +115,29 @@ def test_answers_land_on_the_link_grid_and_follow_a_tempo_change_from_another_pe
     play_grid, slow_grid = session.grids[0], session.grids[-1]
     assert slow_grid[2] == pytest.approx(SLOWER_BPM)
     for at, grid in [(t, play_grid) for t in before] + [(t, slow_grid) for t in after]:
-        tick = session.beat_at(at, grid) * codec.TICKS_PER_BEAT
-        off = abs(tick - round(tick)) / codec.TICKS_PER_BEAT * 60.0 / grid[2]
+        off = off_grid(session, at, grid)
         assert off <= GRID_TOLERANCE_S, f"a note {1000 * off:.3f} ms off the Link grid at {grid[2]} bpm"
     first_beat = session.beat_at(before[0], play_grid)
     assert round(first_beat) % QUANTUM == 0 and abs(first_beat - round(first_beat)) * 60 / BPM <= GRID_TOLERANCE_S, \
         f"the first answer after the start is on beat {first_beat:.4f} of the session, not on a bar line"
+
+
+def test_an_output_latency_offset_sends_every_note_that_much_before_its_link_beat(tiny_preset, tmp_path, jack_server):
+    player = Player()
+    session, livegen_in, livegen_out = start_with_link(tiny_preset, tmp_path, "--out-latency-ms", OFFSET_MS)
+    try:
+        start_playing(session, player, livegen_in, livegen_out)
+        called = time.perf_counter()
+        play_notes(player)
+        hear_an_answer(player, called, BPM)
+        code, printed = stop(session.process)
+    finally:
+        player.close()
+    assert code == 0, printed
+    onsets = answer_onsets(tmp_path / "timing.jsonl")
+    assert len(onsets) >= 3, onsets
+    grid = session.grids[-1]
+    for due in onsets:
+        early = off_grid(session, due + OFFSET_MS / 1000, grid)
+        assert early <= GRID_TOLERANCE_S, f"a note due {1000 * early:.3f} ms away from {OFFSET_MS} ms before its beat"
+        assert off_grid(session, due, grid) >= OFFSET_MS / 1000 - GRID_TOLERANCE_S, "a note due on the beat itself"

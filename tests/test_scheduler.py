@@ -93,3 +93,57 @@ def test_a_port_that_comes_back_hears_the_first_messages_before_any_due_note():
     scheduler.send_due(clock.now)
     assert [m.type for m in port.messages] == ["program_change", "note_on"]
     assert [m.type for _, m in scheduler.sent] == ["program_change", "note_on"]
+
+
+def two_outputs(early=0.02):
+    """A scheduler sending to a synth on time and to a DAW track ``early`` seconds ahead."""
+    clock = FakeClock()
+    synth, track = FakePort(clock), FakePort(clock)
+    track.name = "track"
+    return Scheduler(synth, now=clock, recorder=Recorder(), also=((track, early),)), clock, synth, track
+
+
+def sent_times(port, kind):
+    return [round(at, 6) for at, message in port.sent if message.type == kind]
+
+
+def test_each_output_gets_every_note_its_own_offset_early():
+    scheduler, clock, synth, track = two_outputs()
+    scheduler.play([TimedNote(100.5, 101.0, 60, 90), TimedNote(101.0, 101.5, 64, 90)], tag=1)
+    while scheduler.next_deadline() is not None:
+        clock.now = scheduler.next_deadline()
+        scheduler.send_due(clock.now)
+    assert sent_times(synth, "note_on") == [100.5, 101.0] and sent_times(synth, "note_off") == [101.0, 101.5]
+    assert sent_times(track, "note_on") == [100.48, 100.98] and sent_times(track, "note_off") == [100.98, 101.48]
+    assert scheduler.recorder.count(MODEL, "note_on") == 2, "the recording counts each note once"
+
+
+def test_a_note_already_started_on_the_earlier_output_is_not_taken_back():
+    scheduler, clock, synth, track = two_outputs()
+    scheduler.play([TimedNote(100.5, 101.0, 60, 90), TimedNote(101.0, 101.5, 64, 90)], tag=1)
+    clock.now = 100.49  # the track has its first note, the synth not yet
+    scheduler.send_due(clock.now)
+    taken = scheduler.retract(1, not_before=100.49)
+    assert {note.pitch for note in taken} == {64}, "the note the track already plays stays, everywhere"
+    clock.now = 102.0
+    scheduler.send_due(clock.now)
+    assert [m.note for m in synth.messages] == [60, 60] and [m.note for m in track.messages] == [60, 60]
+
+
+def test_cancel_and_stop_release_what_sounds_on_each_output():
+    scheduler, clock, synth, track = two_outputs()
+    scheduler.play([TimedNote(100.5, 103.0, 60, 90)], tag=1)
+    scheduler.play([TimedNote(100.5, 103.0, 67, 90)], tag=2)
+    clock.now = 100.49
+    scheduler.send_due(clock.now)  # both notes sound on the track only
+    scheduler.cancel(1)
+    clock.now = 100.495
+    scheduler.send_due(clock.now)
+    assert track.messages[-1] == mido.Message("note_off", note=60, velocity=0)
+    assert all(m.note != 60 for m in synth.messages), "the cancelled note never starts on the synth"
+    clock.now = 100.6
+    scheduler.send_due(clock.now)
+    assert scheduler.stop(panic=True) == [(0, 67)]
+    for port in (synth, track):
+        assert mido.Message("note_off", note=67) in port.messages and \
+            mido.Message("control_change", control=123, value=0) in port.messages

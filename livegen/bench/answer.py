@@ -52,7 +52,7 @@ def bench_answer_on_jack(weights: dict, phrases: int) -> dict:
         ear_reader.start()
         player = ports.open_output(f"player-{os.getpid()}", virtual=True)
         try:
-            for source in (player.name, session.output_port.name):
+            for source in (player.name, session.output_ports[0].name):
                 subprocess.run(["jack_connect", source, f"livegen-bench-ear-{os.getpid()}:ear-{os.getpid()}"],
                                check=True, capture_output=True)
             subprocess.run(["jack_connect", player.name, session.input_port.name], check=True, capture_output=True)

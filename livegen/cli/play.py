@@ -13,8 +13,9 @@ import click
 
 from livegen.cli.errors import Failure, bug, reports_errors
 from livegen.cli.options import backend_option
-from livegen.cli.play_options import (KnobSetup, answer_group, check_clock, knob_group, playing_group, port_group,
-                                      preset_option, running_options, sampling_group, session_group, tempo_group)
+from livegen.cli.play_options import (KnobSetup, answer_group, check_clock, check_latencies, knob_group, playing_group,
+                                      port_group, preset_option, running_options, sampling_group, session_group,
+                                      tempo_group)
 from livegen.cli.ports import use_backend
 
 
@@ -47,6 +48,7 @@ def play(ports, preset_names, playing, tempo, answer, knobs, sampling, session, 
     from livegen.live.session import Session
 
     check_clock(ports, tempo, session)
+    check_latencies(ports, session)
     presets = load_presets(preset_names)
     companion = CompanionConfig(**playing, **tempo, **answer, key_mode=presets[0].key_mode, key_lock=sampling.key_lock,
                                 knobs=knobs.bindings, learn=knobs.learn)
@@ -176,4 +178,5 @@ def calibrate(output_name, input_name, virtual, count, wait, backend):
     click.echo(f"round trip over {result['notes']} notes: median {result['median_ms']} ms, "
                f"90% within {result['p90_ms']} ms, worst {result['max_ms']} ms")
     click.echo(f"saved {result['median_ms']} ms for {output.name!r} in {path}: 'livegen play --out "
-               f"{output.name}' now sends that much early")
+               f"{output.name}' (or --also-out) now sends that much early; '--out-latency-ms "
+               f"{result['median_ms']}' says so for one session")

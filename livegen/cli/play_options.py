@@ -15,6 +15,7 @@ from livegen.cli.options import (LimitType, NoteType, SamplingChoice, ShareType,
                                  cadence_option, follow_dynamics_option, option_group, polyphony_option, stacked,
                                  temperature_option, top_p_option)
 from livegen.live.engine import config as engine_config
+from livegen.live.calibrate import MAX_OFFSET_MS
 from livegen.live.knobs import KNOBS
 from livegen.live.session import LinkConfig, PortsConfig, SessionConfig
 from livegen.model import sampling
@@ -90,14 +91,28 @@ def check_range(choice: SamplingChoice) -> None:
                                  param_hint="--lowest")
 
 
-def session_config(*, seed, record, timing_path, latency_offset_ms, memory_path, link, link_start_stop) -> SessionConfig:
+def session_config(*, seed, record, timing_path, out_latency_ms, memory_path, link, link_start_stop) -> SessionConfig:
     """What the session keeps, and whether it follows a Link session (proposing --bpm if the player gave one)."""
     if link_start_stop and not link:
         raise click.UsageError("--link-start-stop starts and stops with an Ableton Link session: add --link")
+    named = [name for name, _ in out_latency_ms]
+    if len(set(named)) < len(named):
+        twice = next(name for name in named if named.count(name) > 1)
+        raise click.BadParameter(f"{'--out' if twice is None else repr(twice)} is given two offsets",
+                                 param_hint="--out-latency-ms")
     bpm_given = click.get_current_context().get_parameter_source("bpm") is not ParameterSource.DEFAULT
-    return SessionConfig(seed=seed, record=record, timing_path=timing_path, latency_offset_ms=latency_offset_ms,
+    return SessionConfig(seed=seed, record=record, timing_path=timing_path, out_latency_ms=tuple(out_latency_ms),
                          memory_path=memory_path,
                          link=LinkConfig(start_stop=link_start_stop, propose_tempo=bpm_given) if link else None)
+
+
+def check_latencies(ports: PortsConfig, session: SessionConfig) -> None:
+    """Each output named with --out-latency-ms is one the answer goes to."""
+    outputs = (ports.output_name, *ports.more_outputs)
+    for name, _ in session.out_latency_ms:
+        if name is not None and name not in outputs:
+            raise click.BadParameter(f"{name!r} is neither --out nor an --also-out: give the port as you named it "
+                                     "there (or MS alone for --out)", param_hint="--out-latency-ms")
 
 
 def check_memory_folder(config: SessionConfig) -> None:
@@ -105,6 +120,24 @@ def check_memory_folder(config: SessionConfig) -> None:
     if path is not None and not path.absolute().parent.is_dir():
         raise click.BadParameter(f"there is no folder {str(path.absolute().parent)!r} to keep it in",
                                  param_hint="--session-memory")
+
+
+class OutLatencyType(click.ParamType):
+    """``MS`` (for --out) or ``PORT=MS``: milliseconds an output is sent early, within calibrate's range."""
+
+    name = "[PORT=]MS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        port, _, number = value.rpartition("=")
+        try:
+            ms = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not MS or PORT=MS (milliseconds, e.g. 20 or 'fluidsynth=35')", param, ctx)
+        if not 0 <= ms <= MAX_OFFSET_MS:
+            self.fail(f"an output can be sent 0 to {MAX_OFFSET_MS:g} ms early, got {ms:g}", param, ctx)
+        return (port or None, ms)
 
 
 def _midi_channel(context, param, channel):
@@ -228,9 +261,11 @@ session_group = option_group(
     click.option("--log-timing", "timing_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  metavar="FILE", help="Write when each message was heard and sent (and when it was due), in "
                                       "seconds, as JSON lines to FILE when the session ends: for timing problems."),
-    click.option("--latency-offset", "latency_offset_ms", type=click.FloatRange(0, 500), default=None,
-                 metavar="MS", help="Send this many ms early (default: what 'livegen calibrate' measured for --out, "
-                                    "else 0)."),
+    click.option("--out-latency-ms", "out_latency_ms", type=OutLatencyType(), multiple=True,
+                 metavar="[PORT=]MS", help="Send this many ms early to --out (MS), or to the output named PORT "
+                                           "(--out's or an --also-out's name, as given there): a slow synth or a "
+                                           "DAW track's monitoring delay then lands on the beat. Repeatable. "
+                                           "Default for each: what 'livegen calibrate' measured for it, else 0."),
     click.option("--session-memory", "memory_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  metavar="FILE", help="Remember what it learned of you: read FILE at the start (if it exists), "
                                       "write it at the end."),

@@ -102,7 +102,7 @@ def run_demo(preset: Preset, call_path: Path, out_dir: Path, backend: str | None
             keyboard = ports.open_output(session.input_port.name)
             try:
                 log(f"playing {call_path.name} into {session.input_port.name} "
-                    f"(the answer comes out of {session.output_port.name})")
+                    f"(the answer comes out of {session.output_ports[0].name})")
                 time.sleep(0.3)  # let JACK activate the new connection before the first note
                 events = call_events(piece, bpm, time.perf_counter() + 0.2)
                 play_into(keyboard, events, stop)

@@ -4,6 +4,9 @@ Deadlines are absolute times (start + beats x seconds per beat, computed by the 
 nothing drifts. The loop sleeps until about a millisecond before the next deadline, spins the
 rest, pops and sends; that is all it does. Every note it starts it also remembers, so any way
 out (stop, cancel, a lost port) can release what sounds.
+
+Each output it sends to has its own latency offset (a slow synth, a DAW track's monitoring): a
+message goes to every output, to each that much before its deadline.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import mido
@@ -49,6 +52,7 @@ class _Event:
     message: mido.Message = field(compare=False)
     tag: int = field(compare=False)
     note: TimedNote | None = field(default=None, compare=False)  # the note a note-on or note-off belongs to
+    output: int = field(default=0, compare=False)  # which of the scheduler's outputs it goes to
 
 
 def _ask_for_realtime_priority() -> None:
@@ -68,10 +72,11 @@ class Scheduler(Worker):
 
     def __init__(self, port, now=time.perf_counter, spin_seconds: float = 0.001,
                  on_error=None, recorder=None, keep_timings: int = 100_000, latency_offset: float = 0.0,
-                 timing=None) -> None:
-        self.port = port
+                 timing=None, also=()) -> None:
+        # (port, seconds sent early) of each output: ``port`` first (the recording counts what it
+        # is sent), then ``also``'s; the offsets are --out-latency-ms's or what calibrate measured.
+        self.outputs = [(port, latency_offset), *also]
         self.timing = timing  # the session's TimingLog (--log-timing), or None
-        self.latency_offset = latency_offset  # seconds sent early, measured by livegen calibrate
         self.recorder = recorder
         self.now = now
         self.spin_seconds = spin_seconds
@@ -97,8 +102,9 @@ class Scheduler(Worker):
             for note in notes:
                 on = mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=note.velocity)
                 off = mido.Message("note_off", channel=note.channel, note=note.pitch, velocity=0)
-                self._push(note.start - self.latency_offset, OTHER, on, tag, note)
-                self._push(note.end - self.latency_offset, NOTE_OFF_FIRST, off, tag, note)
+                for output, (_, early) in enumerate(self.outputs):
+                    self._push(note.start - early, OTHER, on, tag, note, output)
+                    self._push(note.end - early, NOTE_OFF_FIRST, off, tag, note, output)
                 self.channels_used.add(note.channel)
         self._wake.set()
 
@@ -106,27 +112,31 @@ class Scheduler(Worker):
         """Book ``(deadline, message)`` pairs: clock pulses, transport, anything but notes."""
         with self._lock:
             for deadline, message in timed_messages:
-                self._push(deadline - self.latency_offset, OTHER, message, tag)
+                for output, (_, early) in enumerate(self.outputs):
+                    self._push(deadline - early, OTHER, message, tag, output=output)
         self._wake.set()
 
     def send_soon(self, message: mido.Message, tag: int = THRU) -> None:
         """Send a message as soon as possible (the player's thru), in order with the rest."""
         with self._lock:
-            self._push(self.now(), OTHER, message, tag)
+            now = self.now()
+            for output in range(len(self.outputs)):
+                self._push(now, OTHER, message, tag, output=output)
         self._wake.set()
 
-    def connect_first(self, connect, messages) -> bool:
-        """Run ``connect`` (a port coming back) and, if it worked, send ``messages`` before any
-        other message can go out; returns whether it connected."""
+    def connect_first(self, connect, messages, output: int = 0) -> bool:
+        """Run ``connect`` (output ``output``'s port coming back) and, if it worked, send ``messages``
+        there before any other message can go out; returns whether it connected."""
+        port = self.outputs[output][0]
         with self._send_lock:
             if self._closed or not connect():
                 return False
             for message in messages:
-                self.port.send(message)
+                port.send(message)
                 sent_at = self.now()
                 self.sent.append((sent_at, message))
-                self._log_sent(sent_at, None, message)
-                if self.recorder is not None:
+                self._log_sent(sent_at, None, message, port)
+                if self.recorder is not None and output == 0:
                     self.recorder.record(MODEL, sent_at, message)
         return True
 
@@ -136,22 +146,24 @@ class Scheduler(Worker):
             self._heap = [event for event in self._heap if event.tag != tag]
             heapq.heapify(self._heap)
             now = self.now()
-            for (channel, pitch), owner in list(self._sounding.items()):
+            for (output, channel, pitch), owner in list(self._sounding.items()):
                 if owner == tag:
                     off = mido.Message("note_off", channel=channel, note=pitch, velocity=0)
-                    self._push(now, NOTE_OFF_FIRST, off, tag=-1)
+                    self._push(now, NOTE_OFF_FIRST, off, tag=-1, output=output)
         self._wake.set()
 
     def retract(self, tag: int, not_before: float) -> set[TimedNote]:
         """Take back the notes of ``tag`` that start at ``not_before`` or later and have not started.
 
-        Both messages of such a note go; notes already sounding keep their note-offs. Returns the
-        notes taken back, so the caller knows exactly which of its notes will still be heard.
+        Both messages of such a note go; notes already sounding keep their note-offs. A note that has
+        started on one output (sent earlier there by its offset) sounds everywhere. Returns the notes
+        taken back, so the caller knows exactly which of its notes will still be heard.
         """
         with self._lock:
-            taken = {event.note for event in self._heap
-                     if event.tag == tag and event.note is not None and event.message.type == "note_on"
-                     and event.note.start >= not_before}
+            waiting = Counter(event.note for event in self._heap
+                              if event.tag == tag and event.note is not None and event.message.type == "note_on"
+                              and event.note.start >= not_before)
+            taken = {note for note, outputs in waiting.items() if outputs == len(self.outputs)}
             if taken:
                 self._heap = [event for event in self._heap if event.note not in taken or event.tag != tag]
                 heapq.heapify(self._heap)
@@ -162,14 +174,14 @@ class Scheduler(Worker):
             return len(self._heap)
 
     def sounding(self) -> list[tuple[int, int]]:
-        """``(channel, pitch)`` of every note this scheduler started and has not yet released."""
+        """``(channel, pitch)`` of every note this scheduler started and has not yet released (on any output)."""
         with self._lock:
-            return list(self._sounding)
+            return list(dict.fromkeys((channel, pitch) for _, channel, pitch in self._sounding))
 
     # -- the pure part ---------------------------------------------------------------------
     def _push(self, deadline: float, rank: int, message: mido.Message, tag: int,
-              note: TimedNote | None = None) -> None:
-        heapq.heappush(self._heap, _Event(deadline, rank, next(self._sequence), message, tag, note))
+              note: TimedNote | None = None, output: int = 0) -> None:
+        heapq.heappush(self._heap, _Event(deadline, rank, next(self._sequence), message, tag, note, output))
 
     def next_deadline(self) -> float | None:
         with self._lock:
@@ -188,29 +200,31 @@ class Scheduler(Worker):
     def _track(self, event: _Event) -> None:
         message = event.message
         if message.type == "note_on" and message.velocity > 0:
-            self._sounding[(message.channel, message.note)] = event.tag
+            self._sounding[(event.output, message.channel, message.note)] = event.tag
         elif message.type in ("note_on", "note_off"):
-            self._sounding.pop((message.channel, message.note), None)
+            self._sounding.pop((event.output, message.channel, message.note), None)
 
     def send_due(self, now: float) -> int:
         """Send what is due at ``now``; returns how many were sent."""
         events = self.pop_due(now)
         for event in events:
+            port = self.outputs[event.output][0]
             with self._send_lock:
                 if self._closed:
                     return 0
-                self.port.send(event.message)
+                port.send(event.message)
             sent_at = self.now()
             self.lateness.append(sent_at - event.deadline)
             self.sent.append((sent_at, event.message))
-            self._log_sent(sent_at, event.deadline, event.message)
-            if self.recorder is not None and event.tag != THRU and not event.message.is_realtime:
+            self._log_sent(sent_at, event.deadline, event.message, port)
+            if self.recorder is not None and event.output == 0 and event.tag != THRU and \
+                    not event.message.is_realtime:
                 self.recorder.record(MODEL, sent_at, event.message)
         return len(events)
 
-    def _log_sent(self, at: float, due: float | None, message: mido.Message) -> None:
+    def _log_sent(self, at: float, due: float | None, message: mido.Message, port) -> None:
         if self.timing is not None:
-            self.timing.sent(at, due, self.port.name, message)
+            self.timing.sent(at, due, port.name, message)
 
     # -- the thread ------------------------------------------------------------------------
     def start(self) -> None:
@@ -251,12 +265,14 @@ class Scheduler(Worker):
             self._closed = True
             with self._lock:
                 self._heap.clear()
-                released = list(self._sounding)
+                sounding = list(self._sounding)
                 self._sounding.clear()
             if panic:
-                for message in panic_messages(released, sorted(self.channels_used)):
-                    self.port.send(message)
-                    self._log_sent(self.now(), None, message)
-                    if self.recorder is not None:
-                        self.recorder.record(MODEL, self.now(), message)
-        return released
+                for output, (port, _) in enumerate(self.outputs):
+                    released = [(channel, pitch) for where, channel, pitch in sounding if where == output]
+                    for message in panic_messages(released, sorted(self.channels_used)):
+                        port.send(message)
+                        self._log_sent(self.now(), None, message, port)
+                        if self.recorder is not None and output == 0:
+                            self.recorder.record(MODEL, self.now(), message)
+        return list(dict.fromkeys((channel, pitch) for _, channel, pitch in sounding))

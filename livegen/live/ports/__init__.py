@@ -11,10 +11,10 @@
 from livegen.live.ports.backend import JACK_DUMMY_COMMAND, BackendChoice, select_backend
 from livegen.live.ports.errors import PortError
 from livegen.live.ports.names import list_ports, match_port
-from livegen.live.ports.opening import InputPort, PortGroup, open_input, open_output
+from livegen.live.ports.opening import InputPort, open_input, open_output
 from livegen.live.ports.panic import panic_messages, send_panic
 from livegen.live.ports.presence import reconnect, still_there
 
-__all__ = ["BackendChoice", "InputPort", "JACK_DUMMY_COMMAND", "PortError", "PortGroup", "list_ports",
+__all__ = ["BackendChoice", "InputPort", "JACK_DUMMY_COMMAND", "PortError", "list_ports",
            "match_port", "open_input", "open_output", "panic_messages", "reconnect", "select_backend",
            "send_panic", "still_there"]

@@ -54,23 +54,6 @@ def open_output(name: str | None = None, virtual: bool = False, create: bool = F
     return _open("output", name, virtual, create, client_name)
 
 
-class PortGroup:
-    """Several outputs as one port: each message goes to every one of them, in order."""
-
-    def __init__(self, ports) -> None:
-        self.ports = list(ports)
-        self.name = " + ".join(port.name for port in self.ports)
-        self.is_virtual = all(getattr(port, "is_virtual", False) for port in self.ports)
-
-    def send(self, message) -> None:
-        for port in self.ports:
-            port.send(message)
-
-    def close(self) -> None:
-        for port in self.ports:
-            port.close()
-
-
 def _open(kind: str, name: str | None, virtual: bool, create: bool, client_name: str, **options):
     """Open an existing port matching ``name``, or a virtual one when asked or allowed to create it."""
     if virtual:

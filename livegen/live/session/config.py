@@ -38,6 +38,8 @@ class SessionConfig:
     seed: int | None = None  # the sampler's: the same seed and playing, the same answers
     record: Path | None = None  # player and answer written to this .mid at the end
     timing_path: Path | None = None  # when each message was heard and sent (``--log-timing``)
-    latency_offset_ms: float | None = None  # send this early (None: what calibrate measured for the output)
+    # (output as the player named it, None for --out; ms): send that early to it (others: what
+    # 'livegen calibrate' measured for them, else nothing)
+    out_latency_ms: tuple[tuple[str | None, float], ...] = ()
     memory_path: Path | None = None  # what it learned of the player, read at the start and written at the end
     link: LinkConfig | None = None  # the beat comes from an Ableton Link session

@@ -51,7 +51,7 @@ class Session:
         self.seed = settings.seed
         self.record_path = settings.record
         self.log = log
-        self.latency_offset_ms = settings.latency_offset_ms
+        self.out_latency_ms = dict(settings.out_latency_ms)  # output as named (None: --out's) -> ms sent early
         self.memory = None if settings.memory_path is None else \
             SessionMemory(settings.memory_path, memory.frame(transposes(self.preset.key_mode)), log)
         self.recorder = Recorder()
@@ -66,8 +66,7 @@ class Session:
         self.clock_port = None
         self.listeners: list[Listener] = []
         self.waiting_for: list[tuple[str, object]] = []  # (kind, port) lost, with --reconnect
-        self.output_port = None
-        self.output_ports: list = []  # each port the answer goes to (output_port sends to them all)
+        self.output_ports: list = []  # each port the answer goes to: --out's, then each --also-out's
         self.thru_port = None
         self.thru_scheduler: Scheduler | None = None  # sends and tracks the player's notes on thru_port
         self.scheduler: Scheduler | None = None
@@ -155,22 +154,25 @@ class Session:
                                                create=create)]
         for name in self.ports_config.more_outputs:
             self.output_ports.append(ports.open_output(name, create=create))
-        self.output_port = self.output_ports[0] if len(self.output_ports) == 1 else ports.PortGroup(self.output_ports)
-        self.scheduler = Scheduler(self.output_port, on_error=self._thread_failed, recorder=self.recorder,
-                                   latency_offset=self._latency_offset_ms() / 1000, timing=self.timing)
+        given = (None, *self.ports_config.more_outputs)
+        early = [self._latency_offset_ms(name, port) / 1000 for name, port in zip(given, self.output_ports)]
+        self.scheduler = Scheduler(self.output_ports[0], on_error=self._thread_failed, recorder=self.recorder,
+                                   latency_offset=early[0], timing=self.timing,
+                                   also=tuple(zip(self.output_ports[1:], early[1:])))
         self._send_program()
         if self.ports_config.thru_to is not None:
             self.thru_port = ports.open_output(self.ports_config.thru_to, create=create)
             self.thru_scheduler = Scheduler(self.thru_port, on_error=self._thread_failed, timing=self.timing)
 
-    def _latency_offset_ms(self) -> float:
-        """As given, or the round trip 'livegen calibrate' measured for the first output (0 if none)."""
-        if self.latency_offset_ms is not None:
-            return self.latency_offset_ms
-        offset_ms = calibrate.offset_for(self.output_ports[0].name) or 0.0
+    def _latency_offset_ms(self, given_name: str | None, port) -> float:
+        """How early to send to an output (named as the player gave it; None: --out): as given with
+        --out-latency-ms, or the round trip 'livegen calibrate' measured for it (0 if none)."""
+        if given_name in self.out_latency_ms:
+            return self.out_latency_ms[given_name]
+        offset_ms = calibrate.offset_for(port.name) or 0.0
         if offset_ms:
-            self.log(f"sending {offset_ms:g} ms early: the round trip 'livegen calibrate' measured "
-                     f"for {self.output_ports[0].name!r}")
+            self.log(f"sending {offset_ms:g} ms early to {port.name!r}: the round trip 'livegen calibrate' "
+                     "measured for it")
         return offset_ms
 
     def _clock(self):
@@ -292,7 +294,8 @@ class Session:
         if port in self.output_ports:
             # A synth that restarted has forgotten its program: it goes first, before any note
             # of the answer under way can reach it.
-            back = self.scheduler.connect_first(lambda: ports.reconnect(port), self._program_messages())
+            back = self.scheduler.connect_first(lambda: ports.reconnect(port), self._program_messages(),
+                                                self.output_ports.index(port))
         else:
             back = ports.reconnect(port)
         if back:
@@ -330,14 +333,16 @@ class Session:
             self.scheduler.stop(panic=True)
             if self.companion_config.send_clock:
                 stop = mido.Message("stop")  # the DAW's transport stops with us
-                self.output_port.send(stop)
-                if self.timing is not None:
-                    self.timing.sent(time.perf_counter(), None, self.output_port.name, stop)
+                for port in self.output_ports:
+                    port.send(stop)
+                    if self.timing is not None:
+                        self.timing.sent(time.perf_counter(), None, port.name, stop)
 
     def _close_output(self) -> None:
-        if self.output_port is not None:
+        if self.output_ports:
             time.sleep(DRAIN_SECONDS)  # JACK delivers at the next period: let the panic get out first
-            self.output_port.close()
+        for port in self.output_ports:
+            port.close()
         if self.thru_port is not None:
             self.thru_port.close()
 

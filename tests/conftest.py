@@ -118,3 +118,6 @@ def pytest_terminal_summary(terminalreporter):
     """The xruns of the JACK server this run started, beside the result: a noisy host is seen, not hidden."""
     if JACKD_LOGS:
         terminalreporter.write_line(f"JACK xrun reports during this run: {_xruns()} (server log: {JACKD_LOGS[0]})")
+    if jackutil.LSP_HANGS:
+        terminalreporter.write_line(f"jack_lsp hung {len(jackutil.LSP_HANGS)} time(s) for {jackutil.LSP_TIMEOUT_S:g} s "
+                                    "and was asked again")

@@ -156,7 +156,7 @@ def test_virtual_output_delivers_a_note_to_a_foreign_client(answer, probe):
     assert answer.name == f"livegen-out:answer-{SESSION}"
     jackutil.wait_for_port(answer.name)
     probe.connect_from(answer.name)
-    assert jackutil.connections(answer.name) == {probe.address}
+    jackutil.wait_until(lambda: jackutil.connections(answer.name) == {probe.address}, "connected to the probe alone")
     answer.send(mido.Message("note_on", note=60, velocity=100))
     assert probe.wait_for(1) == [mido.Message("note_on", note=60, velocity=100)]
 

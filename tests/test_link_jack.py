@@ -71,6 +71,14 @@ def hear_an_answer(player, since: float, bpm: float) -> None:
     jackutil.wait_until(lambda: time.perf_counter() >= began + seconds + 0.2, "the answer ended", seconds + 5.0)
 
 
+def call_and_hear(player, bpm: float) -> float:
+    """Play the call and wait out its answer at ``bpm``; returns when the call began."""
+    began = time.perf_counter()
+    play_notes(player)
+    hear_an_answer(player, began, bpm)
+    return began
+
+
 def answer_onsets(path) -> list[float]:
     """When each answer note was due (livegen's own record of its plan)."""
     _, sent = livegen_timing.read(path)
@@ -98,13 +106,9 @@ def test_answers_land_on_the_link_grid_and_follow_a_tempo_change_from_another_pe
     session, livegen_in, livegen_out = start_with_link(tiny_preset, tmp_path)
     try:
         start_playing(session, player, livegen_in, livegen_out)
-        first_call = time.perf_counter()
-        play_notes(player)
-        hear_an_answer(player, first_call, BPM)
+        call_and_hear(player, BPM)
         session.ask(f"tempo {SLOWER_BPM}")
-        changed = time.perf_counter()
-        play_notes(player)
-        hear_an_answer(player, changed, SLOWER_BPM)
+        changed = call_and_hear(player, SLOWER_BPM)
         code, printed = stop(session.process)
     finally:
         player.close()
@@ -127,9 +131,7 @@ def test_an_output_latency_offset_sends_every_note_that_much_before_its_link_bea
     session, livegen_in, livegen_out = start_with_link(tiny_preset, tmp_path, "--out-latency-ms", OFFSET_MS)
     try:
         start_playing(session, player, livegen_in, livegen_out)
-        called = time.perf_counter()
-        play_notes(player)
-        hear_an_answer(player, called, BPM)
+        call_and_hear(player, BPM)
         code, printed = stop(session.process)
     finally:
         player.close()

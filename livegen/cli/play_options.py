@@ -52,13 +52,17 @@ def check_clock(ports: PortsConfig, tempo: dict, session: SessionConfig) -> None
     """Following another clock leaves no beat of livegen's own to set, send or click; one clock at a time."""
     if ports.clock_name and session.link is not None:
         raise click.UsageError("--clock follows a MIDI clock and --link an Ableton Link session: choose one")
-    follows = "--clock follows another clock" if ports.clock_name else "--link follows the Link session's beat" \
-        if session.link is not None else None
-    if follows and tempo["auto_tempo"]:
-        raise click.UsageError(f"--bpm auto takes the tempo from your playing: it cannot go with "
-                               f"{follows.split()[0]}, which sets the beat itself")
-    if follows and (tempo["send_clock"] or tempo["metronome_channel"] is not None):
-        raise click.UsageError(f"{follows}: it cannot go with --metronome, --count-in or --send-clock")
+    if ports.clock_name:
+        option, follows = "--clock", "another clock"
+    elif session.link is not None:
+        option, follows = "--link", "the Link session's beat"
+    else:
+        return
+    if tempo["auto_tempo"]:
+        raise click.UsageError(f"--bpm auto takes the tempo from your playing: it cannot go with {option}, which "
+                               "sets the beat itself")
+    if tempo["send_clock"] or tempo["metronome_channel"] is not None:
+        raise click.UsageError(f"{option} follows {follows}: it cannot go with --metronome, --count-in or --send-clock")
 
 
 @dataclass(frozen=True)

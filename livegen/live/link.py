@@ -73,7 +73,6 @@ class LinkClock:
 
     def __init__(self, watcher: LinkWatcher) -> None:
         self.watcher = watcher  # publishes the timeline; the clock only reads it
-        self.start_stop = watcher.start_stop  # the companion plays only while the session plays
 
     @property
     def seconds_per_beat(self) -> float:
@@ -85,14 +84,14 @@ class LinkClock:
 
     @property
     def started(self) -> bool:
-        return self.watcher.timeline.playing or not self.start_stop
+        return self.watcher.timeline.playing or not self.watcher.start_stop  # with sync: only while it plays
 
     def start(self, at: float) -> None:
         """Calls do not move the session's grid."""
 
     def hear(self, message, at: float) -> str | None:
         """The session's transport (from the watcher): 'start' or 'stop'; a MIDI clock on the ports is not ours."""
-        if not self.start_stop or message.type not in TRANSPORT_EVENTS:
+        if not self.watcher.start_stop or message.type not in TRANSPORT_EVENTS:
             return None
         return "start" if message.type == LINK_START else "stop"
 

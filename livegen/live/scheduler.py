@@ -55,6 +55,11 @@ class _Event:
     output: int = field(default=0, compare=False)  # which of the scheduler's outputs it goes to
 
 
+def _notes(sounding) -> list[tuple[int, int]]:
+    """``(channel, pitch)`` of sounding ``(output, channel, pitch)`` entries, each once, in their order."""
+    return list(dict.fromkeys((channel, pitch) for _, channel, pitch in sounding))
+
+
 def _ask_for_realtime_priority() -> None:
     """Run this thread under SCHED_FIFO where the system allows it (Linux, audio group or root).
 
@@ -176,7 +181,7 @@ class Scheduler(Worker):
     def sounding(self) -> list[tuple[int, int]]:
         """``(channel, pitch)`` of every note this scheduler started and has not yet released (on any output)."""
         with self._lock:
-            return list(dict.fromkeys((channel, pitch) for _, channel, pitch in self._sounding))
+            return _notes(self._sounding)
 
     # -- the pure part ---------------------------------------------------------------------
     def _push(self, deadline: float, rank: int, message: mido.Message, tag: int,
@@ -275,4 +280,4 @@ class Scheduler(Worker):
                         self._log_sent(self.now(), None, message, port)
                         if self.recorder is not None and output == 0:
                             self.recorder.record(MODEL, self.now(), message)
-        return list(dict.fromkeys((channel, pitch) for _, channel, pitch in sounding))
+        return _notes(sounding)
